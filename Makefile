@@ -1,0 +1,32 @@
+# The project's commands. Everything runs from the repository root.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint unit e2e clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Sample usage if there is none, the daily build, and a summary of the latest bills.
+run: setup
+	$(BIN)/billing demo
+
+# The whole suite: lint (Python and SQL), then pytest, which also runs dbt build
+# (unit tests, data tests, contracts) on hand-made fixtures.
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/sqlfluff lint models macros tests/singular
+
+clean:
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal sample_data

@@ -1,0 +1,153 @@
+{#
+    The run's settings, each read and checked in one place. Models call these
+    accessors instead of var(): a bad value stops compilation with a message
+    that names the var, and no value reaches SQL without passing its check.
+    validate_billing_config() (on-run-start) runs every check, plus the ones
+    that need the database, before any model is built.
+#}
+
+{% macro billing_config_error(var_name, message) -%}
+    {{ exceptions.raise_compiler_error(
+        "Invalid dbt var '" ~ var_name ~ "': " ~ message
+    ) }}
+{%- endmacro %}
+
+
+{% macro billing_timezone() -%}
+    {%- set zone = var('billing_timezone', 'Asia/Shanghai') -%}
+    {%- if zone is not string
+        or not modules.re.fullmatch(
+            '(UTC|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)+)', zone
+        ) -%}
+        {{ billing_config_error(
+            'billing_timezone',
+            "'" ~ zone ~ "' is not an IANA zone name such as Asia/Shanghai"
+            ~ " or UTC (abbreviations like CST are ambiguous)"
+        ) }}
+    {%- endif -%}
+    {{- return(zone) -}}
+{%- endmacro %}
+
+
+{% macro late_window_days() -%}
+    {%- set days = var('late_window_days', 35) | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]{1,4}', days) -%}
+        {{ billing_config_error(
+            'late_window_days',
+            "'" ~ days ~ "' is not a whole number of days from 0 to 9999"
+        ) }}
+    {%- endif -%}
+    {{- return(days | int) -}}
+{%- endmacro %}
+
+
+{#- The last day to bill, as 'YYYY-MM-DD'; default: yesterday in the zone. -#}
+{% macro billing_date() -%}
+    {%- set raw = var('billing_date', '') -%}
+    {%- set raw = '' if raw is none else raw | string | trim -%}
+    {%- if raw == '' -%}
+        {%- set now = modules.datetime.datetime.now(
+            modules.pytz.timezone(billing_timezone())
+        ) -%}
+        {{- return(
+            (now.date() - modules.datetime.timedelta(days=1)).isoformat()
+        ) -}}
+    {%- endif -%}
+    {%- set parts = modules.re.fullmatch(
+        '([0-9]{4})-([0-9]{2})-([0-9]{2})', raw
+    ) -%}
+    {%- if not parts -%}
+        {{ billing_config_error(
+            'billing_date', "'" ~ raw ~ "' is not a date in YYYY-MM-DD form"
+        ) }}
+    {%- endif -%}
+    {%- set year = parts.group(1) | int -%}
+    {%- set month = parts.group(2) | int -%}
+    {%- set day = parts.group(3) | int -%}
+    {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}
+        {{ billing_config_error(
+            'billing_date', "'" ~ raw ~ "' is not a real calendar date"
+        ) }}
+    {%- endif -%}
+    {%- set next_month = modules.datetime.date(
+        year + (month // 12), month % 12 + 1, 1
+    ) -%}
+    {%- set month_days = (
+        next_month - modules.datetime.timedelta(days=1)
+    ).day -%}
+    {%- if day > month_days -%}
+        {{ billing_config_error(
+            'billing_date', "'" ~ raw ~ "' is not a real calendar date"
+        ) }}
+    {%- endif -%}
+    {{- return(raw) -}}
+{%- endmacro %}
+
+
+{#- usage_root without a trailing slash, quote-escaped for a SQL literal. -#}
+{% macro usage_root() -%}
+    {%- set root = var('usage_root', 'sample_data/usage') -%}
+    {%- if root is not string or root | trim == '' -%}
+        {{ billing_config_error('usage_root', 'must be a folder path') }}
+    {%- endif -%}
+    {%- if modules.re.search('[\x00-\x1f*?\[\]{}]', root) -%}
+        {{ billing_config_error(
+            'usage_root',
+            "'" ~ root ~ "' contains control or glob characters"
+        ) }}
+    {%- endif -%}
+    {%- set root = root | trim -%}
+    {%- if root | length > 1 and root.endswith('/') -%}
+        {%- set root = root.rstrip('/') -%}
+    {%- endif -%}
+    {{- return(root | replace("'", "''")) -}}
+{%- endmacro %}
+
+
+{#- SQL literals of the checked values, for models. -#}
+{% macro billing_date_literal() -%}
+    date '{{ billing_date() }}'
+{%- endmacro %}
+
+{% macro billing_timezone_literal() -%}
+    '{{ billing_timezone() }}'
+{%- endmacro %}
+
+
+{% macro validate_billing_config() %}
+    {%- if execute -%}
+        {%- set zone = billing_timezone() -%}
+        {%- set _ = late_window_days() -%}
+        {%- set _ = billing_date() -%}
+        {%- set root = usage_root() -%}
+        {{ adapter.dispatch('validate_billing_config', 'agent_billing')(
+            zone, root
+        ) }}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+
+{% macro duckdb__validate_billing_config(zone, root) %}
+    {%- set known = run_query(
+        "select count(*) from pg_timezone_names() where name = '"
+        ~ zone ~ "'"
+    ).columns[0].values()[0] -%}
+    {%- if known == 0 -%}
+        {{ billing_config_error(
+            'billing_timezone', "'" ~ zone ~ "' is not a known time zone"
+        ) }}
+    {%- endif -%}
+    {%- set found = run_query(usage_file_count_sql(root)).columns[0].values()[0] -%}
+    {%- if found == 0 -%}
+        {{ billing_config_error(
+            'usage_root',
+            "no usage file (*.jsonl or *.parquet) under '" ~ root
+            ~ "/{llm,asr,tts}/': is the path right?"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro default__validate_billing_config(zone, root) %}
+{% endmacro %}

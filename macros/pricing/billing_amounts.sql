@@ -1,0 +1,81 @@
+{#
+    The pricing page's formulas, on quantities already summed over a day.
+    Every step stays DECIMAL: DuckDB turns any "/" with a DECIMAL into DOUBLE,
+    so divisions are written as multiplications by exact decimal literals, and
+    ASR's division by 3600 is done on integers.
+    Result: DECIMAL(38,12), exact for tokens and characters; for ASR rounded
+    half away from zero at the 12th decimal.
+#}
+
+{#- tokens x price per million tokens / 1,000,000 -#}
+{% macro token_amount(tokens, price_per_million) -%}
+    cast(
+        cast({{ tokens }} as decimal(38, 0))
+        * {{ price_per_million }}
+        * cast(0.000001 as decimal(7, 6))
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+
+{#- characters / 1000 x price per thousand characters -#}
+{% macro tts_amount(characters, price_per_thousand) -%}
+    cast(
+        cast({{ characters }} as decimal(38, 0))
+        * {{ price_per_thousand }}
+        * cast(0.001 as decimal(4, 3))
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+
+{#-
+    seconds / 3600 x price per hour. With seconds and price both at scale 6,
+    seconds_e6 x price_e6 is the exact product in units of 1e-12; dividing
+    that integer by 3600, rounding half away from zero, gives the amount in
+    units of 1e-12.
+-#}
+{% macro asr_amount(seconds, price_per_hour) -%}
+    {{ return(adapter.dispatch('asr_amount', 'agent_billing')(seconds, price_per_hour)) }}
+{%- endmacro %}
+
+{% macro default__asr_amount(seconds, price_per_hour) -%}
+    cast(
+        cast(
+            (
+                cast(cast({{ seconds }} as decimal(38, 6)) * 1000000 as hugeint)
+                * cast(cast({{ price_per_hour }} as decimal(18, 6)) * 1000000 as hugeint)
+                + 1800
+            ) // 3600  -- ok: integer division on HUGEINT
+            as decimal(38, 0)
+        )
+        * cast(0.000000000001 as decimal(13, 12))
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+
+{#- The exact amount of a bill line, whatever its fee type. -#}
+{% macro line_amount(fee_type, quantity, unit_price) -%}
+    case {{ fee_type }}
+        when 'model' then {{ token_amount(quantity, unit_price) }}
+        when 'asr' then {{ asr_amount(quantity, unit_price) }}
+        when 'tts' then {{ tts_amount(quantity, unit_price) }}
+    end
+{%- endmacro %}
+
+
+{#-
+    amount rounded half away from zero to the currency's minor unit. The
+    currencies seed is tested to hold minor units of 0 or 2 only; the column
+    is DECIMAL(38,2) either way.
+-#}
+{% macro amount_due(amount, minor_unit) -%}
+    cast(
+        case {{ minor_unit }}
+            when 0 then round({{ amount }}, 0)
+            when 2 then round({{ amount }}, 2)
+        end
+        as decimal(38, 2)
+    )
+{%- endmacro %}

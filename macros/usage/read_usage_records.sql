@@ -1,0 +1,217 @@
+{#
+    One row per raw record of a usage stream: every non-blank line of its
+    JSON Lines files and every row of its Parquet files under usage_root.
+
+    Columns: source_format, source_file, source_line (1-based line or row
+    number), raw_record (the line's text; for Parquet, built later only for
+    records that are rejected), record_error (malformed_record for a line that
+    is not a JSON object, schema_mismatch for every row of a Parquet file whose
+    columns do not fit the contract), then each contract column as text.
+
+    Nothing is read with ignore_errors: a bad line is a row with its error, and
+    a stream with no files yields no rows (DuckDB fails on an empty glob, so
+    the files are listed first).
+#}
+{% macro read_usage_records(stream) -%}
+    {{ return(adapter.dispatch('read_usage_records', 'agent_billing')(stream)) }}
+{%- endmacro %}
+
+
+{% macro duckdb__read_usage_records(stream) -%}
+    {%- set spec = usage_stream_spec(stream) -%}
+    {%- set parts = [] -%}
+
+    {%- set jsonl_files = usage_files(stream, 'jsonl') -%}
+    {%- if jsonl_files -%}
+        {%- do parts.append(duckdb__read_usage_jsonl(spec, jsonl_files)) -%}
+    {%- endif -%}
+
+    {%- set parquet_files = usage_files(stream, 'parquet') -%}
+    {%- if parquet_files -%}
+        {%- for part in duckdb__read_usage_parquet(spec, parquet_files) -%}
+            {%- do parts.append(part) -%}
+        {%- endfor -%}
+    {%- endif -%}
+
+    {%- if not parts -%}
+        {%- do parts.append(usage_records_empty(spec)) -%}
+    {%- endif -%}
+
+    {{ parts | join('\nunion all\n') }}
+{%- endmacro %}
+
+
+{% macro usage_records_empty(spec) -%}
+    select
+        cast(null as varchar) as source_format,
+        cast(null as varchar) as source_file,
+        cast(null as bigint) as source_line,
+        cast(null as varchar) as raw_record,
+        cast(null as varchar) as record_error,
+        {%- for column in spec.columns %}
+        cast(null as varchar) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    where false
+{%- endmacro %}
+
+
+{% macro duckdb__read_usage_jsonl(spec, files) -%}
+    {%- set json_structure -%}
+        {
+        {%- for column in spec.columns -%}
+            "{{ column }}": "VARCHAR"{{ ', ' if not loop.last }}
+        {%- endfor -%}
+        }
+    {%- endset -%}
+    select
+        'jsonl' as source_format,
+        source_file,
+        source_line,
+        raw_record,
+        case when not is_object then 'malformed_record' end as record_error,
+        {%- for column in spec.columns %}
+        fields.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            source_file,
+            source_line,
+            raw_record,
+            -- json_type and from_json fail on text that is not JSON, and
+            -- DuckDB evaluates both sides of an "and": guard the argument
+            json_type(
+                case when json_valid(raw_record) then raw_record else 'null' end
+            ) = 'OBJECT' as is_object,
+            from_json(
+                case when is_object then raw_record else '{}' end,
+                '{{ json_structure }}'
+            ) as fields
+        from (
+            select
+                source_file,
+                rtrim(unnest(lines), chr(13)) as raw_record,
+                unnest(range(1, len(lines) + 1)) as source_line
+            from (
+                select
+                    filename as source_file,
+                    string_split(content, chr(10)) as lines
+                from read_text({{ sql_string_list(files) }})
+            )
+        )
+        where trim(raw_record) <> ''
+    )
+{%- endmacro %}
+
+
+{#
+    Parquet files are read natively, one read per distinct fitting schema, so
+    a column keeps its own type until it is rendered as text. Files that do
+    not fit contribute one schema_mismatch record per row.
+#}
+{% macro duckdb__read_usage_parquet(spec, files) -%}
+    {%- set schema_rows = run_query(
+        "select file_name, column_id, name, duckdb_type, num_children"
+        ~ " from parquet_schema(" ~ sql_string_list(files) ~ ")"
+        ~ " order by file_name, column_id"
+    ) -%}
+    {#- Keep top-level columns only: walk the flattened schema tree. -#}
+    {%- set columns_by_file = {} -%}
+    {%- set ns = namespace(stack=[]) -%}
+    {%- for row in schema_rows.rows -%}
+        {%- set file, column_id, name, type_name, children = row -%}
+        {%- if column_id == 0 -%}
+            {%- do columns_by_file.update({file: {}}) -%}
+            {%- set ns.stack = [children or 0] -%}
+        {%- else -%}
+            {%- if ns.stack | length == 1 -%}
+                {%- do columns_by_file[file].update({name: type_name}) -%}
+            {%- endif -%}
+            {%- do ns.stack.append(ns.stack.pop() - 1) -%}
+            {%- if children -%}
+                {%- do ns.stack.append(children) -%}
+            {%- endif -%}
+            {%- for _ in range(ns.stack | length) -%}
+                {%- if ns.stack and ns.stack[-1] == 0 -%}
+                    {%- do ns.stack.pop() -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- set fitting_groups = {} -%}
+    {%- set mismatched = [] -%}
+    {%- for file in files -%}
+        {%- set file_columns = columns_by_file.get(file, {}) -%}
+        {%- set ns = namespace(fits=true, signature=[]) -%}
+        {%- for column in spec.columns -%}
+            {%- if column in file_columns -%}
+                {%- if not parquet_type_fits(column, file_columns[column]) -%}
+                    {%- set ns.fits = false -%}
+                {%- endif -%}
+                {%- set ns.signature = ns.signature + [column ~ ':' ~ file_columns[column]] -%}
+            {%- elif column not in spec.optional -%}
+                {%- set ns.fits = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if ns.fits -%}
+            {%- set key = ns.signature | join(',') -%}
+            {%- if key not in fitting_groups -%}
+                {%- do fitting_groups.update({key: []}) -%}
+            {%- endif -%}
+            {%- do fitting_groups[key].append(file) -%}
+        {%- else -%}
+            {%- do mismatched.append(file) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- set parts = [] -%}
+    {%- for key, group_files in fitting_groups.items() -%}
+        {%- set present = columns_by_file[group_files[0]] -%}
+        {%- set part -%}
+    select
+        'parquet' as source_format,
+        filename as source_file,
+        file_row_number + 1 as source_line,
+        cast(null as varchar) as raw_record,
+        cast(null as varchar) as record_error,
+        {%- for column in spec.columns %}
+        {%- if column in present %}
+        cast({{ adapter.quote(column) }} as varchar) as {{ column }}
+        {%- else %}
+        cast(null as varchar) as {{ column }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from read_parquet(
+        {{ sql_string_list(group_files) }},
+        filename = true,
+        file_row_number = true,
+        hive_partitioning = false
+    )
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
+
+    {%- for file in mismatched -%}
+        {%- set part -%}
+    select
+        'parquet' as source_format,
+        '{{ file | replace("'", "''") }}' as source_file,
+        file_row_number + 1 as source_line,
+        cast(
+            to_json(struct_pack(*columns(* exclude (file_row_number))))
+            as varchar
+        ) as raw_record,
+        'schema_mismatch' as record_error,
+        {%- for column in spec.columns %}
+        cast(null as varchar) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from read_parquet(
+        '{{ file | replace("'", "''") }}',
+        file_row_number = true,
+        hive_partitioning = false
+    )
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
+    {{- return(parts) -}}
+{%- endmacro %}

@@ -1,0 +1,148 @@
+{#
+    One row per bill line: bill date, tenant, billing item and usage day.
+    Billed events' quantities are summed per tenant, day and billing item
+    first, then priced once per line with the price in force on usage_date
+    (the pricing page's formulas, see macros/pricing/billing_amounts.sql).
+    A line exists only where its quantity is above zero.
+#}
+with billed_events as (
+    select * from {{ ref('int_usage_events_classified') }}
+    where status = 'billed'
+),
+
+prices as (
+    select * from {{ ref('int_prices_unioned') }}
+),
+
+currencies as (
+    select * from {{ ref('stg_pricing__currencies') }}
+),
+
+daily_quantities as (
+    select
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item,
+        sum(input_tokens) as input_tokens,
+        count(*) filter (where input_tokens > 0) as input_token_events,
+        sum(output_tokens) as output_tokens,
+        count(*) filter (where output_tokens > 0) as output_token_events,
+        sum(audio_seconds) as audio_seconds,
+        count(*) filter (where audio_seconds > 0) as audio_events,
+        sum(characters) as characters,
+        count(*) filter (where characters > 0) as character_events
+    from billed_events
+    group by
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item
+),
+
+{#- One row per billing item: LLM usage splits into input and output. -#}
+item_quantities as (
+    select
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item,
+        'input' as price_component,
+        cast(input_tokens as decimal(38, 6)) as quantity,
+        input_token_events as event_count
+    from daily_quantities
+    where stream = 'llm'
+
+    union all
+
+    select
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item,
+        'output' as price_component,
+        cast(output_tokens as decimal(38, 6)) as quantity,
+        output_token_events as event_count
+    from daily_quantities
+    where stream = 'llm'
+
+    union all
+
+    select
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item,
+        'audio' as price_component,
+        cast(audio_seconds as decimal(38, 6)) as quantity,
+        audio_events as event_count
+    from daily_quantities
+    where stream = 'asr'
+
+    union all
+
+    select
+        usage_date,
+        tenant_id,
+        stream,
+        catalog_item,
+        'characters' as price_component,
+        cast(characters as decimal(38, 6)) as quantity,
+        character_events as event_count
+    from daily_quantities
+    where stream = 'tts'
+),
+
+priced as (
+    select
+        item_quantities.usage_date,
+        item_quantities.tenant_id,
+        item_quantities.stream,
+        item_quantities.catalog_item,
+        item_quantities.quantity,
+        item_quantities.event_count,
+        prices.fee_type,
+        prices.billing_item,
+        prices.currency,
+        prices.quantity_unit,
+        prices.unit_price,
+        prices.pricing_unit,
+        prices.effective_from as price_effective_from,
+        currencies.minor_unit,
+        {{ line_amount(
+            'prices.fee_type', 'item_quantities.quantity', 'prices.unit_price'
+        ) }} as amount
+    from item_quantities
+    inner join prices
+        on
+            item_quantities.stream = prices.stream
+            and item_quantities.catalog_item = prices.catalog_item
+            and item_quantities.price_component = prices.price_component
+            and {{ price_in_force('prices', 'item_quantities.usage_date') }}
+    inner join currencies
+        on prices.currency = currencies.currency
+    where item_quantities.quantity > 0
+),
+
+final as (
+    select
+        usage_date as bill_date,
+        tenant_id,
+        currency,
+        fee_type,
+        billing_item,
+        catalog_item,
+        quantity,
+        quantity_unit,
+        unit_price,
+        pricing_unit,
+        price_effective_from,
+        amount,
+        {{ amount_due('amount', 'minor_unit') }} as amount_due,
+        event_count,
+        usage_date,
+        false as is_late
+    from priced
+)
+
+select * from final

@@ -1,0 +1,40 @@
+{#
+    One row per raw record that is not billed because it is not a valid
+    event, conflicts with an earlier delivery of its event_id, or is older
+    than the late window. raw_record is the JSON line as received; for a
+    Parquet row, its fields as JSON.
+#}
+with classified as (
+    select * from {{ ref('int_usage_events_classified') }}
+),
+
+final as (
+    select
+        stream,
+        event_id,
+        tenant_id,
+        usage_date,
+        reason,
+        coalesce(
+            raw_record,
+            -- a valid Parquet row rejected later (conflict, late window)
+            json_object(
+                'event_id', event_id,
+                'tenant_id', tenant_id,
+                'agent_id', agent_id,
+                'occurred_at', occurred_at,
+                'item', reported_item,
+                'input_tokens', input_tokens,
+                'output_tokens', output_tokens,
+                'audio_seconds', audio_seconds,
+                'characters', characters
+            )::varchar
+        ) as raw_record,
+        source_format,
+        source_file,
+        source_line
+    from classified
+    where status = 'rejected'
+)
+
+select * from final

@@ -1,0 +1,84 @@
+{#
+    One row per raw TTS usage record (a non-blank JSON line or a Parquet row)
+    under usage_root/tts/. Fields are checked here; a record that is not a
+    valid event keeps its fields as received and gets an invalid_reason.
+#}
+with source as (
+    {{ read_usage_records('tts') }}
+),
+
+cleaned as (
+    select
+        -- lineage
+        'tts' as stream,
+        source_format,
+        source_file,
+        source_line,
+        raw_record,
+        record_error,
+        -- ids
+        {{ usage_text_id('event_id') }} as event_id,
+        {{ usage_text_id('tenant_id') }} as tenant_id,
+        {{ usage_text_id('agent_id') }} as agent_id,
+        -- as received
+        trim(occurred_at) as occurred_at_text,
+        {{ usage_text_id('vendor') }} as reported_vendor,
+        trim(characters) as characters_text
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ parse_usage_timestamp('occurred_at_text') }} as occurred_at,
+        {{ is_whole_quantity('characters_text') }} as has_valid_quantities
+    from cleaned
+),
+
+validated as (
+    select
+        *,
+        case
+            when record_error is not null then record_error
+            when event_id is null then 'missing_event_id'
+            when tenant_id is null then 'missing_tenant_id'
+            when occurred_at is null then 'invalid_timestamp'
+            when reported_vendor is null then 'missing_vendor'
+            when not has_valid_quantities then 'invalid_quantity'
+        end as invalid_reason
+    from checked
+),
+
+final as (
+    select
+        stream,
+        source_format,
+        source_file,
+        source_line,
+        event_id,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        reported_vendor,
+        lower(reported_vendor) as vendor_key,
+        case
+            when has_valid_quantities
+                then cast(characters_text as bigint)
+        end as characters,
+        invalid_reason,
+        coalesce(
+            raw_record,
+            -- a Parquet row has no text of its own: shown as JSON if rejected
+            case when invalid_reason is not null then json_object(
+                'event_id', event_id,
+                'tenant_id', tenant_id,
+                'agent_id', agent_id,
+                'occurred_at', occurred_at_text,
+                'vendor', reported_vendor,
+                'characters', characters_text
+            )::varchar end
+        ) as raw_record
+    from validated
+)
+
+select * from final
