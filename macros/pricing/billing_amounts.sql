@@ -71,11 +71,10 @@
     is DECIMAL(38,2) either way.
 -#}
 {% macro amount_due(amount, minor_unit) -%}
-    cast(
-        case {{ minor_unit }}
-            when 0 then round({{ amount }}, 0)
-            when 2 then round({{ amount }}, 2)
-        end
-        as decimal(38, 2)
-    )
+    {#- Each branch is cast on its own: a CASE would give both the narrower
+        scale of round(x, 0), silently dropping the cents. -#}
+    case {{ minor_unit }}
+        when 0 then cast(round({{ amount }}, 0) as decimal(38, 2))
+        when 2 then cast(round({{ amount }}, 2) as decimal(38, 2))
+    end
 {%- endmacro %}
