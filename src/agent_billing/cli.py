@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--date", help="last day to bill, YYYY-MM-DD (dbt var billing_date)")
     run.add_argument("--usage-root", help="root of the usage files (dbt var usage_root)")
     run.add_argument("--timezone", help="billing time zone (dbt var billing_timezone)")
+    run.add_argument(
+        "--late-window-days", help="days late usage may still be billed (dbt var late_window_days)"
+    )
     run.add_argument("--verbose", action="store_true", help="show dbt's full log")
 
     demo = commands.add_parser(
@@ -35,31 +38,38 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "run":
-        return _run(args.date, args.usage_root, args.timezone, args.verbose)
+        settings = {
+            "billing_date": args.date,
+            "billing_timezone": args.timezone,
+            "late_window_days": args.late_window_days,
+        }
+        return _run(args.usage_root, settings, args.verbose)
     return _demo(args.verbose)
 
 
-def _run(date: str | None, usage_root: str | None, timezone: str | None, verbose: bool) -> int:
-    dbt_vars: dict[str, object] = {}
+def _run(usage_root: str | None, settings: dict[str, str | None], verbose: bool) -> int:
+    """dbt build with the given dbt vars (None: the project default); 0 when green."""
+    dbt_vars: dict[str, object] = {k: v for k, v in settings.items() if v is not None}
     if usage_root is not None:
         root = Path(usage_root).expanduser().resolve()
         if not root.is_dir():
             print(f"billing: usage_root '{usage_root}' is not a folder", file=sys.stderr)
             return 2
         dbt_vars["usage_root"] = str(root)
-    if date is not None:
-        dbt_vars["billing_date"] = date
-    if timezone is not None:
-        dbt_vars["billing_timezone"] = timezone
     result = run_dbt_build(dbt_vars, quiet=not verbose)
     if not result.ok:
         _print_failure(result)
         return 1
-    if date is None:
-        zone = ZoneInfo(timezone or DEFAULT_TIMEZONE)
-        date = (dt.datetime.now(zone).date() - dt.timedelta(days=1)).isoformat()
-    report.print_run_summary(db_path(), date)
+    report.print_run_summary(db_path(), _billing_date(settings))
     return 0
+
+
+def _billing_date(settings: dict[str, str | None]) -> str:
+    """The day the run billed up to (the dbt default is yesterday in the billing zone)."""
+    if settings.get("billing_date"):
+        return str(settings["billing_date"])
+    zone = ZoneInfo(settings.get("billing_timezone") or DEFAULT_TIMEZONE)
+    return (dt.datetime.now(zone).date() - dt.timedelta(days=1)).isoformat()
 
 
 def _demo(verbose: bool) -> int:
@@ -68,7 +78,7 @@ def _demo(verbose: bool) -> int:
         yesterday = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date() - dt.timedelta(days=1)
         print(f"Writing sample usage for the 7 days up to {yesterday} under {root}")
         sample_data.generate(root, yesterday)
-    status = _run(None, str(root), None, verbose)
+    status = _run(str(root), {}, verbose)
     if status == 0:
         report.print_latest_bills(db_path())
         print(
@@ -80,7 +90,7 @@ def _demo(verbose: bool) -> int:
 
 
 def _print_failure(result: BuildResult) -> None:
-    print("billing: the build failed; nothing was published. Failing steps:", file=sys.stderr)
+    print("billing: the build failed. Failing steps:", file=sys.stderr)
     for line in result.failures or ["dbt exited with an error before any step (see above)"]:
         print(f"  {line}", file=sys.stderr)
 

@@ -54,7 +54,9 @@ def _read_run_results(path: Path) -> tuple[list[str], list[str]]:
     failures, warnings = [], []
     for result in results:
         status = result.get("status")
-        name = result.get("unique_id", "?").split(".")[-1]
+        # unique_id: <type>.<project>.<name>[.<hash>]
+        parts = result.get("unique_id", "?").split(".")
+        name = parts[2] if len(parts) > 2 else parts[-1]
         message = (result.get("message") or "").strip().splitlines()
         line = f"{name}: {message[0] if message else status}"
         if status in ("error", "fail", "runtime error"):

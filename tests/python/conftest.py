@@ -31,6 +31,7 @@ def write_parquet(path: Path, select_sql: str) -> None:
 
 
 def run_billing(*args: str, db: Path, project: Path = REPO) -> subprocess.CompletedProcess:
+    """`billing ARGS` with its own warehouse file (and, if given, a copy of the project)."""
     env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project))
     return subprocess.run(
         [BILLING, *args], env=env, capture_output=True, text=True, check=False, timeout=600

@@ -1,0 +1,135 @@
+"""Bad settings stop the run before anything is written, with a message naming the culprit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_billing, table_exists, write_jsonl
+
+GOOD_EVENT = {
+    "event_id": "e1",
+    "tenant_id": "acme",
+    "occurred_at": "2026-03-09T02:00:00Z",
+    "model": "gpt-4o",
+    "input_tokens": 1000,
+    "output_tokens": 100,
+}
+
+
+@pytest.fixture(scope="module")
+def usage_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("usage")
+    write_jsonl(root / "llm" / "a.jsonl", [GOOD_EVENT])
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "culprit", "detail"),
+    [
+        (["--date", "2026-02-30"], "billing_date", "not a real calendar date"),
+        (["--date", "yesterday"], "billing_date", "YYYY-MM-DD"),
+        (["--date", "2026-3-9"], "billing_date", "YYYY-MM-DD"),
+        (["--date", "2026-03-09", "--timezone", "CST"], "billing_timezone", "IANA"),
+        (
+            ["--date", "2026-03-09", "--timezone", "Asia/Shanghai'; drop table x; --"],
+            "billing_timezone",
+            "IANA",
+        ),
+        (
+            ["--date", "2026-03-09", "--timezone", "Mars/Olympus_Mons"],
+            "billing_timezone",
+            "not a known time zone",
+        ),
+    ],
+)
+def test_a_bad_var_fails_before_any_model(tmp_path, usage_root, args, culprit, detail):
+    db = tmp_path / "billing.duckdb"
+    result = run_billing("run", "--usage-root", str(usage_root), *args, db=db)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"Invalid dbt var '{culprit}'" in output
+    assert detail in output
+    assert not table_exists(db, "marts", "daily_bills")
+    assert not table_exists(db, "staging", "stg_usage__llm_events")
+
+
+def test_a_bad_late_window_is_named(tmp_path, usage_root):
+    db = tmp_path / "billing.duckdb"
+    result = run_billing(
+        "run",
+        "--usage-root",
+        str(usage_root),
+        "--date",
+        "2026-03-09",
+        "--late-window-days",
+        "-1",
+        db=db,
+    )
+    assert result.returncode != 0
+    assert "Invalid dbt var 'late_window_days'" in result.stdout + result.stderr
+    assert not table_exists(db, "marts", "daily_bills")
+
+
+def test_a_usage_root_without_any_usage_file_fails(tmp_path):
+    empty = tmp_path / "usage"
+    (empty / "llm").mkdir(parents=True)
+    (empty / "llm" / "notes.txt").write_text("not usage\n")
+    db = tmp_path / "billing.duckdb"
+    result = run_billing("run", "--usage-root", str(empty), "--date", "2026-03-09", db=db)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Invalid dbt var 'usage_root'" in output and str(empty) in output
+    assert not table_exists(db, "marts", "daily_bills")
+
+
+def test_a_usage_root_that_does_not_exist_is_refused(tmp_path):
+    db = tmp_path / "billing.duckdb"
+    missing = tmp_path / "no-such-folder"
+    result = run_billing("run", "--usage-root", str(missing), db=db)
+    assert result.returncode == 2
+    assert f"usage_root '{missing}' is not a folder" in result.stderr
+    assert not db.exists()
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO / name, copy / name)
+    for folder in ("models", "macros", "seeds", "tests/singular"):
+        shutil.copytree(REPO / folder, copy / folder)
+    return copy
+
+
+def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_root):
+    project = _project_copy(tmp_path)
+    pricing = project / "seeds" / "pricing"
+    with (pricing / "llm_token_prices.csv").open("a") as seed:
+        # overlaps the open-ended GPT-4o input price from 2020-01-01
+        seed.write("gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,2.00,2025-06-01,\n")
+    asr = (pricing / "asr_prices.csv").read_text().replace("USD,1.44", "USD,-1.44")
+    (pricing / "asr_prices.csv").write_text(asr)
+    tts = (
+        (pricing / "tts_prices.csv")
+        .read_text()
+        .replace("azure,Azure,Azure TTS,USD", "azure,Azure,Azure TTS,EUR")
+    )
+    (pricing / "tts_prices.csv").write_text(tts)
+    with (pricing / "model_aliases.csv").open("a") as seed:
+        seed.write("gpt-5-preview,gpt-5\n")
+
+    db = tmp_path / "billing.duckdb"
+    result = run_billing(
+        "run", "--usage-root", str(usage_root), "--date", "2026-03-09", db=db, project=project
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "no_overlapping_validity_llm_token_prices_model__token_direction" in output
+    assert "model=gpt-4o, token_direction=input" in output
+    assert "asr_prices_price_is_not_negative" in output and "price_per_hour=-1.440000" in output
+    assert "tts_prices_currency_is_known" in output and "from_field=EUR" in output
+    assert "model_aliases_model_is_in_the_catalog" in output and "from_field=gpt-5" in output
+    assert not table_exists(db, "marts", "daily_bills")
+    assert not table_exists(db, "marts", "bill_line_items")
