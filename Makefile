@@ -26,7 +26,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/sqlfluff lint models macros tests/singular
+	$(BIN)/sqlfluff lint --processes 2 models tests/singular
 
 clean:
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal sample_data

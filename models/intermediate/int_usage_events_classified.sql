@@ -83,7 +83,7 @@ first_deliveries as (
     where is_valid_event and delivery_number = 1
 ),
 
-{#- Prices are looked up once per item and day, not once per event. -#}
+{# Prices are looked up once per item and day, not once per event. #}
 item_days as (
     select distinct
         stream,

@@ -40,7 +40,7 @@ daily_quantities as (
         catalog_item
 ),
 
-{#- One row per billing item: LLM usage splits into input and output. -#}
+{# One row per billing item: LLM usage splits into input and output. #}
 item_quantities as (
     select
         usage_date,

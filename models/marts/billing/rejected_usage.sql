@@ -18,7 +18,7 @@ final as (
         coalesce(
             raw_record,
             -- a valid Parquet row rejected later (conflict, late window)
-            json_object(
+            cast(json_object(
                 'event_id', event_id,
                 'tenant_id', tenant_id,
                 'agent_id', agent_id,
@@ -28,7 +28,7 @@ final as (
                 'output_tokens', output_tokens,
                 'audio_seconds', audio_seconds,
                 'characters', characters
-            )::varchar
+            ) as varchar)
         ) as raw_record,
         source_format,
         source_file,

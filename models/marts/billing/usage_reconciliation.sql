@@ -5,8 +5,7 @@
     raw_events = billed + duplicate + unpriced + rejected + pending.
 #}
 with streams as (
-    select stream
-    from (values ('llm'), ('asr'), ('tts')) as streams (stream)
+    select unnest(['llm', 'asr', 'tts']) as stream
 ),
 
 raw_records as (

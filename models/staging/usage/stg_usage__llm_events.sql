@@ -33,8 +33,10 @@ checked as (
     select
         *,
         {{ parse_usage_timestamp('occurred_at_text') }} as occurred_at,
-        {{ is_whole_quantity('input_tokens_text') }}
-        and {{ is_whole_quantity('output_tokens_text') }} as has_valid_quantities
+        (
+            {{ is_whole_quantity('input_tokens_text') }}
+            and {{ is_whole_quantity('output_tokens_text') }}
+        ) as has_valid_quantities
     from cleaned
 ),
 
@@ -74,7 +76,7 @@ final as (
         coalesce(
             raw_record,
             -- a Parquet row has no text of its own: shown as JSON if rejected
-            case when invalid_reason is not null then json_object(
+            case when invalid_reason is not null then cast(json_object(
                 'event_id', event_id,
                 'tenant_id', tenant_id,
                 'agent_id', agent_id,
@@ -82,7 +84,7 @@ final as (
                 'model', reported_model,
                 'input_tokens', input_tokens_text,
                 'output_tokens', output_tokens_text
-            )::varchar end
+            ) as varchar) end
         ) as raw_record
     from validated
 )
