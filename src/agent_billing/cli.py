@@ -1,4 +1,4 @@
-"""The `billing` command: the daily job and the demo, around `dbt build`."""
+"""The `billing` command: the daily job, publishing, status and the demo, around `dbt build`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent_billing import report, sample_data
-from agent_billing.dbt_build import BuildResult, run_dbt_build
-from agent_billing.project import db_path, sample_usage_root
+from agent_billing import daily_run, report, sample_data
+from agent_billing.dbt_build import BuildResult, last_build_status
+from agent_billing.project import db_path, project_dir, sample_usage_root
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -22,14 +22,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="bill every day up to DATE (default: yesterday)")
+    run = commands.add_parser(
+        "run", help="close every day up to DATE (default: yesterday), issue its bills, publish"
+    )
     run.add_argument("--date", help="last day to bill, YYYY-MM-DD (dbt var billing_date)")
     run.add_argument("--usage-root", help="root of the usage files (dbt var usage_root)")
     run.add_argument("--timezone", help="billing time zone (dbt var billing_timezone)")
     run.add_argument(
         "--late-window-days", help="days late usage may still be billed (dbt var late_window_days)"
     )
+    run.add_argument(
+        "--wait", type=float, default=300, help="seconds to wait for another run (default 300)"
+    )
     run.add_argument("--verbose", action="store_true", help="show dbt's full log")
+
+    commands.add_parser(
+        "publish", help="publish the marts of the last dbt build, if it was fully green"
+    )
+    commands.add_parser("status", help="last closed day, pending usage, last run's outcome")
 
     demo = commands.add_parser(
         "demo", help="generate sample usage if there is none, bill it, print the bills"
@@ -43,12 +53,18 @@ def main(argv: list[str] | None = None) -> int:
             "billing_timezone": args.timezone,
             "late_window_days": args.late_window_days,
         }
-        return _run(args.usage_root, settings, args.verbose)
+        return _run(args.usage_root, settings, args.verbose, args.wait)
+    if args.command == "publish":
+        return _publish()
+    if args.command == "status":
+        return _status()
     return _demo(args.verbose)
 
 
-def _run(usage_root: str | None, settings: dict[str, str | None], verbose: bool) -> int:
-    """dbt build with the given dbt vars (None: the project default); 0 when green."""
+def _run(
+    usage_root: str | None, settings: dict[str, str | None], verbose: bool, wait: float = 300
+) -> int:
+    """Close days up to billing_date in one all-or-nothing build, then publish; 0 when green."""
     dbt_vars: dict[str, object] = {k: v for k, v in settings.items() if v is not None}
     if usage_root is not None:
         root = Path(usage_root).expanduser().resolve()
@@ -56,20 +72,73 @@ def _run(usage_root: str | None, settings: dict[str, str | None], verbose: bool)
             print(f"billing: usage_root '{usage_root}' is not a folder", file=sys.stderr)
             return 2
         dbt_vars["usage_root"] = str(root)
-    result = run_dbt_build(dbt_vars, quiet=not verbose)
-    if not result.ok:
-        _print_failure(result)
-        return 1
-    report.print_run_summary(db_path(), _billing_date(settings))
+    database = db_path()
+    billing_date = _billing_date(settings)
+    try:
+        with daily_run.run_lock(database, wait):
+            result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
+            if not result.ok:
+                daily_run.record_outcome(
+                    database,
+                    {
+                        "outcome": "failed",
+                        "billing_date": billing_date,
+                        "failures": result.failures,
+                    },
+                )
+                _print_failure(result)
+                return 1
+            published = daily_run.publish(database)
+            daily_run.record_outcome(
+                database,
+                {
+                    "outcome": "succeeded",
+                    "billing_date": billing_date,
+                    "billing_run_id": result.invocation_id,
+                    "warnings": result.warnings,
+                },
+            )
+    except daily_run.LockTimeout:
+        print(
+            f"billing: another run holds the lock on {database} (waited {wait:g} s); "
+            "nothing was done",
+            file=sys.stderr,
+        )
+        return 3
+    report.print_run_summary(database, billing_date, result.invocation_id)
+    print(f"Published for analysts and BI tools: {published}")
     return 0
 
 
 def _billing_date(settings: dict[str, str | None]) -> str:
-    """The day the run billed up to (the dbt default is yesterday in the billing zone)."""
+    """The day the run bills up to (the dbt default is yesterday in the billing zone)."""
     if settings.get("billing_date"):
         return str(settings["billing_date"])
     zone = ZoneInfo(settings.get("billing_timezone") or DEFAULT_TIMEZONE)
     return (dt.datetime.now(zone).date() - dt.timedelta(days=1)).isoformat()
+
+
+def _publish() -> int:
+    green, why = last_build_status(project_dir())
+    database = db_path()
+    if not green:
+        print(f"billing: not publishing: {why}", file=sys.stderr)
+        return 1
+    if not database.exists():
+        print(f"billing: not publishing: no warehouse file at {database}", file=sys.stderr)
+        return 1
+    print(f"Published for analysts and BI tools: {daily_run.publish(database)}")
+    return 0
+
+
+def _status() -> int:
+    database = db_path()
+    outcome = daily_run.last_outcome(database)
+    if outcome is None and not database.exists():
+        print(f"No run yet ({database} does not exist).")
+        return 0
+    report.print_status(database, outcome, daily_run.publish_path(database))
+    return 0
 
 
 def _demo(verbose: bool) -> int:
@@ -83,14 +152,18 @@ def _demo(verbose: bool) -> int:
         report.print_latest_bills(db_path())
         print(
             '\nQuery the bills:\n  .venv/bin/python -c "import duckdb; '
-            f"duckdb.connect('{db_path()}', read_only=True)"
+            f"duckdb.connect('{daily_run.publish_path(db_path())}', read_only=True)"
             ".sql('from marts.daily_bills order by all').show()\""
         )
     return status
 
 
 def _print_failure(result: BuildResult) -> None:
-    print("billing: the build failed. Failing steps:", file=sys.stderr)
+    print(
+        "billing: the build failed; the warehouse and the published file are unchanged. "
+        "Failing steps:",
+        file=sys.stderr,
+    )
     for line in result.failures or ["dbt exited with an error before any step (see above)"]:
         print(f"  {line}", file=sys.stderr)
 

@@ -18,16 +18,19 @@ class BuildResult:
     returncode: int
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    invocation_id: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
 
 
-def run_dbt_build(dbt_vars: dict[str, object], quiet: bool = True) -> BuildResult:
-    """`dbt build` with the given vars into BILLING_DB_PATH; returns what happened."""
+def run_dbt_build(
+    dbt_vars: dict[str, object], quiet: bool = True, database: Path | None = None
+) -> BuildResult:
+    """`dbt build` with the given vars into database (default BILLING_DB_PATH)."""
     root = project_dir()
-    database = db_path()
+    database = database or db_path()
     database.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, BILLING_DB_PATH=str(database))
     command = [dbt_executable()]
@@ -43,11 +46,36 @@ def run_dbt_build(dbt_vars: dict[str, object], quiet: bool = True) -> BuildResul
         json.dumps(dbt_vars),
     ]
     completed = subprocess.run(command, cwd=root, env=env, check=False)
-    failures, warnings = _read_run_results(root / "target" / "run_results.json")
-    return BuildResult(completed.returncode, failures, warnings)
+    run_results = root / "target" / "run_results.json"
+    failures, warnings = _read_run_results(run_results, database)
+    return BuildResult(completed.returncode, failures, warnings, _invocation_id(run_results))
 
 
-def _read_run_results(path: Path) -> tuple[list[str], list[str]]:
+def _invocation_id(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("metadata", {}).get("invocation_id")
+
+
+def last_build_status(root: Path) -> tuple[bool, str]:
+    """Whether the last `dbt build` in the project was fully green, and why not."""
+    path = root / "target" / "run_results.json"
+    if not path.is_file():
+        return False, "no dbt run results (target/run_results.json): run dbt build first"
+    content = json.loads(path.read_text())
+    if content.get("args", {}).get("which") != "build":
+        return False, "the last dbt command was not a build"
+    results = content.get("results", [])
+    bad = [r for r in results if r.get("status") not in ("success", "pass", "warn")]
+    if bad:
+        names = ", ".join(r.get("unique_id", "?").split(".")[2] for r in bad[:5])
+        return False, f"the last dbt build was not green ({len(bad)} steps: {names})"
+    if not any(r.get("unique_id") == "model.agent_billing.daily_bills" for r in results):
+        return False, "the last dbt build did not build marts.daily_bills"
+    return True, "green"
+
+
+def _read_run_results(path: Path, database: Path) -> tuple[list[str], list[str]]:
     if not path.is_file():
         return [], []
     results = json.loads(path.read_text()).get("results", [])
@@ -61,14 +89,14 @@ def _read_run_results(path: Path) -> tuple[list[str], list[str]]:
         line = f"{name}: {message[0] if message else status}"
         if status in ("error", "fail", "runtime error"):
             if status == "fail" and result.get("unique_id", "").startswith("test."):
-                line += "".join(f"\n    {row}" for row in _failing_rows(result))
+                line += "".join(f"\n    {row}" for row in _failing_rows(result, database))
             failures.append(line)
         elif status == "warn":
             warnings.append(line)
     return failures, warnings
 
 
-def _failing_rows(result: dict, limit: int = 5) -> list[str]:
+def _failing_rows(result: dict, database: Path, limit: int = 5) -> list[str]:
     """The rows a failed data test returned: for a price seed test, the seed rows at fault."""
     sql = result.get("compiled_code")
     if not sql:
@@ -76,7 +104,7 @@ def _failing_rows(result: dict, limit: int = 5) -> list[str]:
     import duckdb
 
     try:
-        with duckdb.connect(str(db_path()), read_only=True) as connection:
+        with duckdb.connect(str(database), read_only=True) as connection:
             cursor = connection.execute(f"select * from ({sql}) limit {limit}")
             columns = [column[0] for column in cursor.description]
             rows = cursor.fetchall()

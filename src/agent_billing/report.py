@@ -16,23 +16,27 @@ def _exact(value: Decimal) -> str:
     return f"{value:,.6f}"
 
 
-def print_run_summary(database: Path, billing_date: str) -> None:
-    """What the build produced: bills per day and currency, and where every record went."""
+def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> None:
+    """What this run issued, and where every raw record under usage_root went."""
     with duckdb.connect(str(database), read_only=True) as connection:
-        days = connection.execute(
+        closed = connection.execute(
+            "select closed_from, closed_through from ledger.billing_runs where billing_run_id = ?",
+            [run_id],
+        ).fetchall()
+        issued = connection.execute(
             """
-            select
-                currency,
-                count(distinct bill_date),
-                min(bill_date),
-                max(bill_date),
-                count(*),
-                sum(amount_due)
+            select currency, count(*), count(distinct bill_date), sum(amount_due),
+                sum(late_line_count)
             from marts.daily_bills
+            where billing_run_id = ?
             group by currency
             order by currency
-            """
+            """,
+            [run_id],
         ).fetchall()
+        last_closed = connection.execute(
+            "select max(closed_through) from ledger.billing_runs"
+        ).fetchone()[0]
         reconciliation = connection.execute(
             """
             select
@@ -51,14 +55,22 @@ def print_run_summary(database: Path, billing_date: str) -> None:
             """
         ).fetchall()
 
-    print(f"Bills up to {billing_date} in {database}")
-    if not days:
-        print("  no bills: no priced usage on or before that day")
-    for currency, day_count, first_day, last_day, bill_count, amount_due in days:
+    if not closed:
         print(
-            f"  {currency}: {bill_count} bills over {day_count} days "
-            f"({first_day} to {last_day}), amount due {_money(amount_due)}"
+            f"Nothing new to issue: every day up to {billing_date} was closed by an earlier run "
+            f"(last closed day {last_closed})."
         )
+    else:
+        first, through = closed[0]
+        span = f"every day up to {through}" if first is None else f"{first} to {through}"
+        print(f"Closed {span} in {database}")
+        if not issued:
+            print("  no bills: no priced usage on those days")
+        for currency, bills, days, amount_due, late_lines in issued:
+            print(
+                f"  {currency}: {bills} bills issued over {days} days, "
+                f"amount due {_money(amount_due)}, {late_lines} late lines"
+            )
     print("Usage records (raw = billed + duplicate + unpriced + rejected + pending)")
     for stream, files, raw, billed, duplicate, unpriced, rejected, pending in reconciliation:
         print(
@@ -68,6 +80,35 @@ def print_run_summary(database: Path, billing_date: str) -> None:
         )
     for kind, reason, count in reasons:
         print(f"  {kind} {reason}: {count:,} (see marts.{kind}_usage)")
+
+
+def print_status(database: Path, outcome: dict | None, published: Path) -> None:
+    """The last closed day, the pending usage and the last run's outcome."""
+    if outcome:
+        print(
+            f"Last run: {outcome['outcome']} at {outcome['finished_at']} "
+            f"(billing date {outcome.get('billing_date')})"
+        )
+        for failure in outcome.get("failures", []):
+            print(f"  {failure.splitlines()[0]}")
+    try:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            last_closed = connection.execute(
+                "select max(closed_through) from ledger.billing_runs"
+            ).fetchone()[0]
+            pending = connection.execute(
+                "select stream, pending_events, unpriced_events, rejected_events "
+                "from marts.usage_reconciliation order by stream"
+            ).fetchall()
+    except duckdb.Error as error:
+        print(f"Warehouse {database} cannot be read now ({str(error).splitlines()[0]})")
+        return
+    print(f"Last closed day: {last_closed}")
+    for stream, pending_events, unpriced, rejected in pending:
+        print(
+            f"  {stream}: {pending_events:,} pending, {unpriced:,} unpriced, {rejected:,} rejected"
+        )
+    print(f"Published file: {published}{'' if published.exists() else ' (not yet written)'}")
 
 
 def print_latest_bills(database: Path) -> None:

@@ -112,3 +112,20 @@ def expected_bills(billed_events: dict[str, list[dict]], zone: str = "Asia/Shang
         bill[1] += amount_due
         bill[2] += 1
     return lines, {key: tuple(value) for key, value in bills.items()}
+
+
+def expected_lines_by_bill(events: list[tuple[str, str, dict]], zone: str = "Asia/Shanghai"):
+    """Lines keyed (bill_date, tenant, billing_item, usage_date) for (stream, bill_date, event).
+
+    For runs over several days: an event is on the bill of the day given with it (its
+    own day, or a later one for late usage); each usage day keeps lines of its own.
+    """
+    by_bill: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for stream, bill_date, event in events:
+        by_bill[bill_date][stream].append(event)
+    lines = {}
+    for bill_date, streams in by_bill.items():
+        day_lines, _ = expected_bills(streams, zone)
+        for (usage_date, tenant, item), line in day_lines.items():
+            lines[(dt.date.fromisoformat(bill_date), tenant, item, usage_date)] = line
+    return lines

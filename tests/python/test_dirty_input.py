@@ -199,7 +199,7 @@ def _statuses(db):
         outcome[(file, line)] = ("unpriced", reason)
     for file, line, status in query(
         db,
-        "select source_file, source_line, status from intermediate.int_usage_events_classified "
+        "select source_file, source_line, status from ledger.usage_records "
         "where status in ('billed', 'duplicate', 'pending')",
     ):
         outcome[(file, line)] = (status, None)

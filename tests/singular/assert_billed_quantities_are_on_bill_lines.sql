@@ -1,6 +1,6 @@
--- The quantities of the billed events, summed per tenant, day and stream,
--- are exactly the quantities on the bill lines: nothing billed is lost
--- between classification and pricing, and nothing else is priced.
+-- The quantities of the events this run billed, summed per tenant, day and
+-- stream, are exactly the quantities on the lines this run issued: nothing
+-- billed is lost between the ledger and the bill, and nothing else is priced.
 with billed as (
     select
         tenant_id,
@@ -9,8 +9,8 @@ with billed as (
         coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0)
         + coalesce(sum(audio_seconds), 0)
         + coalesce(sum(characters), 0) as quantity
-    from {{ ref('int_usage_events_classified') }}
-    where status = 'billed'
+    from {{ ref('usage_records') }}
+    where status = 'billed' and billing_run_id = '{{ billing_run_id() }}'
     group by tenant_id, usage_date, stream
 ),
 
@@ -21,6 +21,7 @@ lines as (
         case fee_type when 'model' then 'llm' else fee_type end as stream,
         sum(quantity) as quantity
     from {{ ref('bill_line_items') }}
+    where billing_run_id = '{{ billing_run_id() }}'
     group by tenant_id, usage_date, stream
 )
 

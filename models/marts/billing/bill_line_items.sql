@@ -1,13 +1,25 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='fail',
+) }}
+
 {#
     One row per bill line: bill date, tenant, billing item and usage day.
-    Billed events' quantities are summed per tenant, day and billing item
+    Append-only: a run adds the lines of the events it billed (see
+    ledger/usage_records) and never changes a line issued before.
+
+    The events' quantities are summed per tenant, day and billing item
     first, then priced once per line with the price in force on usage_date
     (the pricing page's formulas, see macros/pricing/billing_amounts.sql).
-    A line exists only where its quantity is above zero.
+    A line exists only where its quantity is above zero. Late usage (its day
+    closed by an earlier run) lands on the bill of the run's billing_date, as
+    lines of its own usage_date with is_late = true.
 #}
 with billed_events as (
-    select * from {{ ref('int_usage_events_classified') }}
-    where status = 'billed'
+    select * from {{ ref('usage_records') }}
+    where status = 'billed' and billing_run_id = '{{ billing_run_id() }}'
 ),
 
 prices as (
@@ -20,6 +32,7 @@ currencies as (
 
 daily_quantities as (
     select
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -34,6 +47,7 @@ daily_quantities as (
         count(*) filter (where characters > 0) as character_events
     from billed_events
     group by
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -43,6 +57,7 @@ daily_quantities as (
 {# One row per billing item: LLM usage splits into input and output. #}
 item_quantities as (
     select
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -56,6 +71,7 @@ item_quantities as (
     union all
 
     select
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -69,6 +85,7 @@ item_quantities as (
     union all
 
     select
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -82,6 +99,7 @@ item_quantities as (
     union all
 
     select
+        bill_date,
         usage_date,
         tenant_id,
         stream,
@@ -95,9 +113,9 @@ item_quantities as (
 
 priced as (
     select
+        item_quantities.bill_date,
         item_quantities.usage_date,
         item_quantities.tenant_id,
-        item_quantities.stream,
         item_quantities.catalog_item,
         item_quantities.quantity,
         item_quantities.event_count,
@@ -126,7 +144,7 @@ priced as (
 
 final as (
     select
-        usage_date as bill_date,
+        bill_date,
         tenant_id,
         currency,
         fee_type,
@@ -141,7 +159,9 @@ final as (
         {{ amount_due('amount', 'minor_unit') }} as amount_due,
         event_count,
         usage_date,
-        false as is_late
+        usage_date < bill_date as is_late,
+        '{{ billing_run_id() }}' as billing_run_id,
+        cast('{{ run_started_at.isoformat() }}' as timestamptz) as issued_at
     from priced
 )
 

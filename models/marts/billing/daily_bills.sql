@@ -1,10 +1,20 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='fail',
+) }}
+
 {#
-    One row per bill: bill date, tenant and currency. A bill sums its lines:
-    the fees and total_amount are exact (12 decimals), amount_due is the sum
-    of the lines' amounts due (each already rounded to the minor unit).
+    One row per bill: bill date, tenant and currency. Append-only: a bill is
+    issued once, with all its lines, by the run that closes its day, and
+    never changes. A bill sums its lines: the fees and total_amount are exact
+    (12 decimals), amount_due is the sum of the lines' amounts due (each
+    already rounded to the minor unit).
 #}
 with bill_line_items as (
     select * from {{ ref('bill_line_items') }}
+    where billing_run_id = '{{ billing_run_id() }}'
 ),
 
 final as (
@@ -31,7 +41,9 @@ final as (
         cast(sum(amount) as decimal(38, 12)) as total_amount,
         cast(sum(amount_due) as decimal(38, 2)) as amount_due,
         cast(count(*) as integer) as line_count,
-        cast(count(*) filter (where is_late) as integer) as late_line_count
+        cast(count(*) filter (where is_late) as integer) as late_line_count,
+        '{{ billing_run_id() }}' as billing_run_id,
+        cast('{{ run_started_at.isoformat() }}' as timestamptz) as issued_at
     from bill_line_items
     group by
         bill_date,

@@ -4,8 +4,12 @@
     than the late window. raw_record is the JSON line as received; for a
     Parquet row, its fields as JSON.
 #}
-with classified as (
-    select * from {{ ref('int_usage_events_classified') }}
+with usage_records as (
+    select * from {{ ref('usage_records') }}
+),
+
+usage_files as (
+    select * from {{ ref('int_usage_files') }}
 ),
 
 final as (
@@ -33,8 +37,17 @@ final as (
         source_format,
         source_file,
         source_line
-    from classified
-    where status = 'rejected'
+    from usage_records
+    where
+        status = 'rejected'
+        -- the files under usage_root now
+        and exists (
+            select 1
+            from usage_files
+            where
+                usage_files.stream = usage_records.stream
+                and usage_files.source_file = usage_records.source_file
+        )
 )
 
 select * from final

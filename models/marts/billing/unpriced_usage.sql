@@ -5,8 +5,12 @@
     never billed at zero; once a price is added to the seeds, a rebuild bills
     them.
 #}
-with classified as (
-    select * from {{ ref('int_usage_events_classified') }}
+with usage_records as (
+    select * from {{ ref('usage_records') }}
+),
+
+usage_files as (
+    select * from {{ ref('int_usage_files') }}
 ),
 
 final as (
@@ -26,8 +30,17 @@ final as (
         reason,
         source_file,
         source_line
-    from classified
-    where status = 'unpriced'
+    from usage_records
+    where
+        status = 'unpriced'
+        -- the files under usage_root now
+        and exists (
+            select 1
+            from usage_files
+            where
+                usage_files.stream = usage_records.stream
+                and usage_files.source_file = usage_records.source_file
+        )
 )
 
 select * from final

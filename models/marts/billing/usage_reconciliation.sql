@@ -1,49 +1,53 @@
 {#
     One row per stream: how every raw record of the files under usage_root
-    ended. raw_events counts the records read (staging), the other columns
-    count statuses (classification); a singular test fails the build unless
-    raw_events = billed + duplicate + unpriced + rejected + pending.
+    ended, across all runs. raw_events counts the records in the files
+    (int_usage_files), the other columns count the records' statuses in the
+    ledger; a singular test fails the build unless raw_events = billed +
+    duplicate + unpriced + rejected + pending.
 #}
 with streams as (
     select unnest(['llm', 'asr', 'tts']) as stream
 ),
 
-raw_records as (
-    select
-        stream,
-        source_file
-    from {{ ref('stg_usage__llm_events') }}
-    union all
-    select
-        stream,
-        source_file
-    from {{ ref('stg_usage__asr_events') }}
-    union all
-    select
-        stream,
-        source_file
-    from {{ ref('stg_usage__tts_events') }}
+usage_files as (
+    select * from {{ ref('int_usage_files') }}
+),
+
+usage_records as (
+    select * from {{ ref('usage_records') }}
 ),
 
 raw_counts as (
     select
         stream,
-        count(distinct source_file) as source_files,
-        count(*) as raw_events
-    from raw_records
+        count(*) as source_files,
+        sum(raw_records) as raw_events
+    from usage_files
     group by stream
 ),
 
 status_counts as (
     select
-        stream,
-        count(*) filter (where status = 'billed') as billed_events,
-        count(*) filter (where status = 'duplicate') as duplicate_events,
-        count(*) filter (where status = 'unpriced') as unpriced_events,
-        count(*) filter (where status = 'rejected') as rejected_events,
-        count(*) filter (where status = 'pending') as pending_events
-    from {{ ref('int_usage_events_classified') }}
-    group by stream
+        usage_records.stream,
+        count(*) filter (where usage_records.status = 'billed') as billed_events,
+        count(*) filter (
+            where usage_records.status = 'duplicate'
+        ) as duplicate_events,
+        count(*) filter (
+            where usage_records.status = 'unpriced'
+        ) as unpriced_events,
+        count(*) filter (
+            where usage_records.status = 'rejected'
+        ) as rejected_events,
+        count(*) filter (
+            where usage_records.status = 'pending'
+        ) as pending_events
+    from usage_records
+    inner join usage_files
+        on
+            usage_records.stream = usage_files.stream
+            and usage_records.source_file = usage_files.source_file
+    group by usage_records.stream
 ),
 
 final as (

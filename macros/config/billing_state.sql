@@ -1,0 +1,38 @@
+{#
+    What earlier runs left in the warehouse, read at compile time. The ledger
+    models read their own past ({{ this }}); the day closure is read here so
+    that a model can know it before billing_runs records this run.
+#}
+
+{#- The last billing day closed by an earlier run, as 'YYYY-MM-DD', or none. -#}
+{% macro last_closed_day() -%}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(
+        database=target.database, schema='ledger', identifier='billing_runs'
+    ) -%}
+    {%- if relation is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set value = run_query(
+        'select cast(max(closed_through) as varchar) from ' ~ relation
+    ).columns[0].values()[0] -%}
+    {{- return(value) -}}
+{%- endmacro %}
+
+
+{% macro last_closed_day_literal() -%}
+    {%- set day = last_closed_day() -%}
+    {%- if day is none -%}
+        cast(null as date)
+    {%- else -%}
+        date '{{ day }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- This dbt invocation: stamps the records it classified and the bills it issued. -#}
+{% macro billing_run_id() -%}
+    {{- return(invocation_id) -}}
+{%- endmacro %}

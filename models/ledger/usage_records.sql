@@ -1,0 +1,319 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['stream', 'source_file', 'source_line'],
+    full_refresh=false,
+) }}
+
+{#
+    The ledger: one row per raw usage record ever read, with its current
+    status. Incremental, never rebuilt (full_refresh=false): it is what makes
+    billing exactly-once across runs.
+
+    Each run classifies only the records that can still change:
+      - records not in the ledger yet (new files, new lines), and
+      - open records of earlier runs (pending, unpriced), carried over.
+    Billed, duplicate and rejected records are final and never touched again.
+
+    Status, in the contract's order of precedence:
+      1. rejected     not a valid event (invalid_reason), or a copy of an
+                      event_id whose payload differs from the first delivery
+                      or from the billed record (conflicting_duplicate)
+      2. duplicate    a copy of an event_id with the same payload
+      3. rejected     beyond_late_window: usage_date more than
+                      late_window_days before billing_date
+      4. pending      usage_date after billing_date
+      5. unpriced     unknown_model / unknown_vendor or no_price_in_force
+      6. pending      priced late usage (its day was closed by an earlier
+                      run) when this run closes no new day: it waits for a
+                      run with a new billing_date (an unpriced one stays
+                      unpriced, so that a rerun changes no count)
+      7. billed       on the bill of its usage_date if this run closes that
+                      day, else (late usage) on the bill of billing_date
+
+    The first delivery of an event_id is the record billed by an earlier run
+    (looked up among the billed records of the late window only), else the
+    earliest open record, else the first new one in (source_file,
+    source_line) order. The payload compared between copies is everything
+    but the id: tenant, agent, instant, item (case and spaces ignored) and
+    quantities (as numbers).
+#}
+
+{%- set cutoff_day -%}
+    ({{ billing_date_literal() }} - {{ late_window_days() }})
+{%- endset -%}
+{%- set last_closed = last_closed_day_literal() %}
+
+with read_records as (
+    select * from {{ ref('int_usage_events_unioned') }}
+),
+
+prices as (
+    select * from {{ ref('int_prices_unioned') }}
+),
+
+model_aliases as (
+    select * from {{ ref('stg_pricing__model_aliases') }}
+),
+
+catalog as (
+    select distinct
+        stream,
+        catalog_item
+    from prices
+),
+
+new_records as (
+    select
+        read_records.*,
+        false as is_carried_over,
+        md5(concat_ws(
+            '|',
+            tenant_id,
+            coalesce(agent_id, '<none>'),
+            cast(epoch_us(occurred_at) as varchar),
+            item_key,
+            coalesce(cast(input_tokens as varchar), '-'),
+            coalesce(cast(output_tokens as varchar), '-'),
+            coalesce(cast(audio_seconds as varchar), '-'),
+            coalesce(cast(characters as varchar), '-')
+        )) as payload_hash
+    from read_records
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as known
+        where
+            known.stream = read_records.stream
+            and known.source_file = read_records.source_file
+            and known.source_line = read_records.source_line
+    )
+    {%- endif %}
+),
+
+{% if is_incremental() %}
+carried_over as (
+    select
+        stream,
+        source_format,
+        source_file,
+        source_line,
+        event_id,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        usage_date,
+        reported_item,
+        item_key,
+        input_tokens,
+        output_tokens,
+        audio_seconds,
+        characters,
+        cast(null as varchar) as invalid_reason,
+        raw_record,
+        true as is_carried_over,
+        payload_hash
+    from {{ this }}
+    where status in ('pending', 'unpriced')
+),
+
+{# Billed records of the late window: a copy of one is never charged again. #}
+billed_before as (
+    select
+        stream,
+        event_id,
+        payload_hash as billed_payload_hash
+    from {{ this }}
+    where status = 'billed' and usage_date >= {{ cutoff_day }}
+),
+{% endif %}
+
+candidates as (
+    select * from new_records
+    {%- if is_incremental() %}
+    union all by name
+    select * from carried_over
+    {%- endif %}
+),
+
+{# Aliases are resolved on every run, so a new alias bills open records. #}
+resolved as (
+    select
+        candidates.*,
+        candidates.invalid_reason is null as is_valid_event,
+        case
+            when candidates.stream = 'llm'
+                then coalesce(model_aliases.model, candidates.item_key)
+            else candidates.item_key
+        end as catalog_item
+    from candidates
+    left join model_aliases
+        on
+            candidates.stream = 'llm'
+            and candidates.item_key = model_aliases.reported_model
+),
+
+deliveries as (
+    select
+        *,
+        row_number() over (
+            partition by stream, event_id, is_valid_event
+            order by is_carried_over desc, source_file, source_line
+        ) as delivery_number
+    from resolved
+),
+
+first_deliveries as (
+    select
+        deliveries.stream,
+        deliveries.event_id,
+        {%- if is_incremental() %}
+        billed_before.billed_payload_hash is not null as was_billed_before,
+        coalesce(
+            billed_before.billed_payload_hash, deliveries.payload_hash
+        ) as first_payload_hash
+        {%- else %}
+        false as was_billed_before,
+        deliveries.payload_hash as first_payload_hash
+        {%- endif %}
+    from deliveries
+    {%- if is_incremental() %}
+    left join billed_before
+        on
+            deliveries.stream = billed_before.stream
+            and deliveries.event_id = billed_before.event_id
+    {%- endif %}
+    where deliveries.is_valid_event and deliveries.delivery_number = 1
+),
+
+{# Prices are looked up once per item and day, not once per event. #}
+item_days as (
+    select distinct
+        stream,
+        catalog_item,
+        usage_date
+    from deliveries
+    where is_valid_event and delivery_number = 1
+),
+
+item_day_prices as (
+    select
+        item_days.stream,
+        item_days.catalog_item,
+        item_days.usage_date,
+        count(prices.unit_price) as priced_components
+    from item_days
+    left join prices
+        on
+            item_days.stream = prices.stream
+            and item_days.catalog_item = prices.catalog_item
+            and {{ price_in_force('prices', 'item_days.usage_date') }}
+    group by
+        item_days.stream,
+        item_days.catalog_item,
+        item_days.usage_date
+),
+
+flagged as (
+    select
+        deliveries.*,
+        deliveries.is_valid_event
+        and (
+            deliveries.delivery_number > 1
+            or first_deliveries.was_billed_before
+        ) as is_copy,
+        deliveries.payload_hash
+        = first_deliveries.first_payload_hash as has_first_payload,
+        deliveries.usage_date < {{ cutoff_day }} as is_beyond_late_window,
+        deliveries.usage_date <= {{ last_closed }} as is_late,
+        deliveries.usage_date > {{ billing_date_literal() }} as is_after_billing_date,
+        coalesce(
+            deliveries.usage_date <= {{ last_closed }}
+            and {{ billing_date_literal() }} <= {{ last_closed }},
+            false
+        ) as is_waiting_for_a_new_day,
+        case
+            when catalog.catalog_item is null
+                then
+                    case
+                        when deliveries.stream = 'llm' then 'unknown_model'
+                        else 'unknown_vendor'
+                    end
+            when
+                coalesce(item_day_prices.priced_components, 0)
+                < case when deliveries.stream = 'llm' then 2 else 1 end
+                then 'no_price_in_force'
+        end as unpriced_reason
+    from deliveries
+    left join first_deliveries
+        on
+            deliveries.stream = first_deliveries.stream
+            and deliveries.event_id = first_deliveries.event_id
+    left join catalog
+        on
+            deliveries.stream = catalog.stream
+            and deliveries.catalog_item = catalog.catalog_item
+    left join item_day_prices
+        on
+            deliveries.stream = item_day_prices.stream
+            and deliveries.catalog_item = item_day_prices.catalog_item
+            and deliveries.usage_date = item_day_prices.usage_date
+),
+
+classified as (
+    select
+        *,
+        case
+            when not is_valid_event then 'rejected'
+            when is_copy and not has_first_payload then 'rejected'
+            when is_copy then 'duplicate'
+            when is_beyond_late_window then 'rejected'
+            when is_after_billing_date then 'pending'
+            when unpriced_reason is not null then 'unpriced'
+            when is_waiting_for_a_new_day then 'pending'
+            else 'billed'
+        end as status,
+        case
+            when not is_valid_event then invalid_reason
+            when is_copy and not has_first_payload then 'conflicting_duplicate'
+            when is_copy then null
+            when is_beyond_late_window then 'beyond_late_window'
+            when is_after_billing_date then null
+            else unpriced_reason
+        end as reason
+    from flagged
+),
+
+final as (
+    select
+        stream,
+        source_format,
+        source_file,
+        source_line,
+        event_id,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        usage_date,
+        reported_item,
+        item_key,
+        catalog_item,
+        input_tokens,
+        output_tokens,
+        audio_seconds,
+        characters,
+        payload_hash,
+        status,
+        reason,
+        case
+            when status = 'billed' and coalesce(is_late, false)
+                then {{ billing_date_literal() }}
+            when status = 'billed' then usage_date
+        end as bill_date,
+        status = 'billed' and coalesce(is_late, false) as is_late,
+        case when status = 'rejected' then raw_record end as raw_record,
+        '{{ billing_run_id() }}' as billing_run_id
+    from classified
+)
+
+select * from final

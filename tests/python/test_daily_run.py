@@ -1,0 +1,295 @@
+"""The daily run over several days: issued bills never change, late usage lands on the
+next bill, missed days are caught up, reruns change nothing, one writer at a time, and
+readers of the published file never see a half-built state.
+
+Expected bills come from reference_billing.py (Python decimals), never from the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import BILLING, REPO, query, run_billing, write_jsonl
+from reference_billing import expected_lines_by_bill
+
+from agent_billing import daily_run
+
+
+def ev(event_id, tenant, at, model, input_tokens, output_tokens):
+    return {
+        "event_id": event_id,
+        "tenant_id": tenant,
+        "occurred_at": at,
+        "model": model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
+
+
+E1 = ev("e1", "acme", "2026-04-01T02:00:00Z", "gpt-4o", 1000, 100)
+E2 = ev("e2", "acme", "2026-04-01T03:00:00Z", "qwen-max", 5000, 500)
+S1 = {
+    "event_id": "s1",
+    "tenant_id": "acme",
+    "occurred_at": "2026-04-01T04:00:00Z",
+    "vendor": "aispeech",
+    "audio_seconds": "10.5",
+}
+P1 = ev("p1", "acme", "2026-04-02T02:00:00+08:00", "gpt-4o", 2000, 0)  # after the 1st
+L1 = ev("l1", "acme", "2026-04-01T05:00:00Z", "gpt-4o", 3000, 300)  # late for the 1st
+N2 = ev("n2", "acme", "2026-04-02T05:00:00Z", "gpt-4o-mini", 1000, 1000)
+D3 = ev("d3", "acme", "2026-04-03T05:00:00Z", "claude-3-5-haiku", 100, 10)
+D4 = ev("d4", "globex", "2026-04-04T05:00:00Z", "deepseek-chat", 100, 10)
+
+# (stream, bill date, event): every valid event once, on the bill it belongs to
+EXPECTED = [
+    ("llm", "2026-04-01", E1),
+    ("llm", "2026-04-01", E2),
+    ("asr", "2026-04-01", S1),
+    ("llm", "2026-04-02", P1),
+    ("llm", "2026-04-02", N2),
+    ("llm", "2026-04-02", L1),
+    ("llm", "2026-04-03", D3),
+    ("llm", "2026-04-04", D4),
+]
+BILLS_SQL = "select * from marts.daily_bills order by all"
+LINES_SQL = "select * from marts.bill_line_items order by all"
+
+
+def _lines(db):
+    return {
+        (bill_date, tenant, item, usage_date): (currency, quantity, amount, due, events)
+        for bill_date, tenant, item, usage_date, currency, quantity, amount, due, events in query(
+            db,
+            "select bill_date, tenant_id, billing_item, usage_date, currency, quantity, amount, "
+            "amount_due, event_count from marts.bill_line_items",
+        )
+    }
+
+
+def _expected_for(bill_dates: set[str]):
+    return expected_lines_by_bill([e for e in EXPECTED if e[1] in bill_dates])
+
+
+def _ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory):
+    """Runs day after day over deliveries that arrive late, and records what each saw."""
+    root = tmp_path_factory.mktemp("usage")
+    db = tmp_path_factory.mktemp("warehouse") / "billing.duckdb"
+    seen = {}
+
+    def run(date, *extra):
+        return _ok(run_billing("run", "--date", date, "--usage-root", str(root), *extra, db=db))
+
+    write_jsonl(root / "llm" / "date=2026-04-01" / "a.jsonl", [E1, E2, P1])
+    write_jsonl(root / "asr" / "date=2026-04-01" / "a.jsonl", [S1])
+    seen["day1"] = run("2026-04-01")
+    seen["day1_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
+    seen["day1_reconciliation"] = query(db, "select * from marts.usage_reconciliation")
+
+    seen["rerun"] = run("2026-04-01")
+    seen["rerun_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
+    seen["rerun_reconciliation"] = query(db, "select * from marts.usage_reconciliation")
+
+    conflicting_e2 = dict(E2, input_tokens=5001)
+    write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [E1, conflicting_e2, L1, N2])
+    seen["day2"] = run("2026-04-02")
+
+    # no run for the 3rd: the run for the 4th catches up
+    write_jsonl(root / "llm" / "date=2026-04-03" / "c.jsonl", [D3])
+    write_jsonl(root / "llm" / "date=2026-04-04" / "d.jsonl", [D4])
+    seen["day4"] = run("2026-04-04")
+    seen["day4_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
+
+    # three weeks later, a provider redelivers old events
+    write_jsonl(root / "llm" / "redelivered" / "e.jsonl", [E1, L1])
+    seen["day24"] = run("2026-04-24")
+    return root, db, seen
+
+
+def test_each_day_is_billed_by_the_hand_computation(days):
+    _, db, _ = days
+    assert _lines(db) == _expected_for({"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"})
+
+
+def test_late_usage_is_a_late_line_on_the_next_bill(days):
+    _, db, _ = days
+    late = query(
+        db,
+        "select bill_date, usage_date, billing_item, quantity from marts.bill_line_items "
+        "where is_late order by billing_item",
+    )
+    assert [(str(b), str(u), i, q) for b, u, i, q in late] == [
+        ("2026-04-02", "2026-04-01", "GPT-4o input", Decimal("3000")),
+        ("2026-04-02", "2026-04-01", "GPT-4o output", Decimal("300")),
+    ]
+    assert query(
+        db, "select late_line_count from marts.daily_bills where bill_date = '2026-04-02'"
+    ) == [(2,)]
+
+
+def test_issued_bills_never_change(days):
+    _, db, seen = days
+    day1_bills, day1_lines = seen["day1_bills"]
+    bills, lines = query(db, BILLS_SQL), query(db, LINES_SQL)
+    assert all(row in bills for row in day1_bills)
+    assert all(row in lines for row in day1_lines)
+    assert [row for row in bills if str(row[0]) == "2026-04-01"] == day1_bills
+
+
+def test_a_rerun_changes_no_bill_line_or_count(days):
+    _, _, seen = days
+    assert seen["rerun_bills"] == seen["day1_bills"]
+    assert seen["rerun_reconciliation"] == seen["day1_reconciliation"]
+    assert "Nothing new to issue" in seen["rerun"].stdout
+
+
+def test_a_missed_day_is_caught_up_in_order(days):
+    _, db, seen = days
+    assert "Closed 2026-04-03 to 2026-04-04" in seen["day4"].stdout
+    runs = query(
+        db,
+        "select closed_from, closed_through, bills_issued from ledger.billing_runs "
+        "order by closed_through",
+    )
+    assert [(str(a) if a else None, str(b), n) for a, b, n in runs] == [
+        (None, "2026-04-01", 2),
+        ("2026-04-02", "2026-04-02", 1),
+        ("2026-04-03", "2026-04-04", 2),
+        ("2026-04-05", "2026-04-24", 0),
+    ]
+
+
+def test_every_event_is_charged_exactly_once_across_all_bills(days):
+    _, db, seen = days
+    expected = _expected_for({"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"})
+    totals: dict[str, Decimal] = {}
+    for currency, _q, amount, _due, _e in expected.values():
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    actual = dict(query(db, "select currency, sum(total_amount) from marts.daily_bills group by 1"))
+    assert actual == totals
+    assert seen["day4_bills"] == (query(db, BILLS_SQL), query(db, LINES_SQL))
+    counts = query(
+        db,
+        "select billed_events, duplicate_events, rejected_events, pending_events "
+        "from marts.usage_reconciliation where stream = 'llm'",
+    )
+    # billed e1 e2 p1 l1 n2 d3 d4; duplicates: e1 on the 2nd, e1 and l1 weeks later;
+    # rejected: the conflicting copy of e2
+    assert counts == [(7, 3, 1, 0)]
+
+
+def test_a_full_refresh_leaves_issued_bills_as_they_are(days):
+    root, db, _ = days
+    before = (query(db, BILLS_SQL), query(db, LINES_SQL))
+    env = dict(os.environ, BILLING_DB_PATH=str(db))
+    dbt = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run(
+        [
+            dbt,
+            "build",
+            "--full-refresh",
+            "--vars",
+            f'{{usage_root: "{root}", billing_date: "2026-04-24"}}',
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (query(db, BILLS_SQL), query(db, LINES_SQL)) == before
+
+
+def _small_usage(root: Path) -> None:
+    write_jsonl(root / "llm" / "a.jsonl", [E1, E2])
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_second_run_waits_then_fails_clearly(tmp_path):
+    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
+    _small_usage(root)
+    _ok(run_billing("run", "--date", "2026-04-01", "--usage-root", str(root), db=db))
+    before = _digest(db)
+    with daily_run.run_lock(db, wait_seconds=0):
+        started = time.monotonic()
+        result = run_billing(
+            "run", "--date", "2026-04-02", "--usage-root", str(root), "--wait", "2", db=db
+        )
+        waited = time.monotonic() - started
+    assert result.returncode == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert "another run holds the lock" in result.stderr
+    assert waited >= 2
+    assert _digest(db) == before
+
+
+def test_readers_of_the_published_file_keep_their_view_during_a_run(tmp_path):
+    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
+    _small_usage(root)
+    _ok(run_billing("run", "--date", "2026-04-01", "--usage-root", str(root), db=db))
+    published = daily_run.publish_path(db)
+    reader = duckdb.connect(str(published), read_only=True)
+    try:
+        before = reader.execute("select count(*) from marts.daily_bills").fetchone()[0]
+        write_jsonl(root / "llm" / "b.jsonl", [N2])
+        _ok(run_billing("run", "--date", "2026-04-02", "--usage-root", str(root), db=db))
+        assert reader.execute("select count(*) from marts.daily_bills").fetchone()[0] == before
+    finally:
+        reader.close()
+    with duckdb.connect(str(published), read_only=True) as fresh:
+        assert fresh.execute("select count(*) from marts.daily_bills").fetchone()[0] == before + 1
+        with pytest.raises(duckdb.Error):
+            fresh.execute("create table marts.x (a int)")
+
+
+def test_a_killed_run_changes_nothing_and_the_next_run_recovers(tmp_path):
+    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
+    _small_usage(root)
+    _ok(run_billing("run", "--date", "2026-04-01", "--usage-root", str(root), db=db))
+    published = daily_run.publish_path(db)
+    before = (_digest(db), _digest(published))
+    write_jsonl(root / "llm" / "b.jsonl", [N2])
+
+    env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(REPO))
+    process = subprocess.Popen(
+        [BILLING, "run", "--date", "2026-04-02", "--usage-root", str(root)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    work_db = db.parent / f".{db.name}.work" / db.name
+    deadline = time.monotonic() + 60
+    while not work_db.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2)  # dbt is building into the working copy
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+    assert (_digest(db), _digest(published)) == before
+    result = _ok(run_billing("run", "--date", "2026-04-02", "--usage-root", str(root), db=db))
+    assert "Closed 2026-04-02 to 2026-04-02" in result.stdout
+    assert not work_db.parent.exists()
+    assert query(db, "select count(*) from marts.daily_bills where bill_date = '2026-04-02'") == [
+        (1,)
+    ]
