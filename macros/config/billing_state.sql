@@ -36,3 +36,9 @@
 {% macro billing_run_id() -%}
     {{- return(invocation_id) -}}
 {%- endmacro %}
+
+
+{#- When this dbt invocation started (UTC): the issue time of its bills. -#}
+{% macro run_started_at_literal() -%}
+    cast('{{ run_started_at.isoformat() }}' as timestamptz)
+{%- endmacro %}

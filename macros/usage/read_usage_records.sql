@@ -21,12 +21,12 @@
     {%- set spec = usage_stream_spec(stream) -%}
     {%- set parts = [] -%}
 
-    {%- set jsonl_files = usage_files(stream, 'jsonl') -%}
+    {%- set jsonl_files = usage_files_to_read(stream, 'jsonl') -%}
     {%- if jsonl_files -%}
         {%- do parts.append(duckdb__read_usage_jsonl(spec, jsonl_files)) -%}
     {%- endif -%}
 
-    {%- set parquet_files = usage_files(stream, 'parquet') -%}
+    {%- set parquet_files = usage_files_to_read(stream, 'parquet') -%}
     {%- if parquet_files -%}
         {%- for part in duckdb__read_usage_parquet(spec, parquet_files) -%}
             {%- do parts.append(part) -%}

@@ -19,14 +19,10 @@ with issued_bills as (
 
 this_run as (
     select
-        {%- if last_closed is none %}
-        cast(null as date) as closed_from,
-        {%- else %}
-        date '{{ last_closed }}' + 1 as closed_from,
-        {%- endif %}
+        {{ last_closed_day_literal() }} + 1 as closed_from,
         {{ billing_date_literal() }} as closed_through,
         '{{ billing_run_id() }}' as billing_run_id,
-        cast('{{ run_started_at.isoformat() }}' as timestamptz) as run_started_at,
+        {{ run_started_at_literal() }} as run_started_at,
         (select count(*) from issued_bills) as bills_issued
 ),
 

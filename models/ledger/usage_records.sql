@@ -69,14 +69,14 @@ new_records as (
         false as is_carried_over,
         md5(concat_ws(
             '|',
-            tenant_id,
-            coalesce(agent_id, '<none>'),
-            cast(epoch_us(occurred_at) as varchar),
-            item_key,
-            coalesce(cast(input_tokens as varchar), '-'),
-            coalesce(cast(output_tokens as varchar), '-'),
-            coalesce(cast(audio_seconds as varchar), '-'),
-            coalesce(cast(characters as varchar), '-')
+            read_records.tenant_id,
+            coalesce(read_records.agent_id, '<none>'),
+            cast(epoch_us(read_records.occurred_at) as varchar),
+            read_records.item_key,
+            coalesce(cast(read_records.input_tokens as varchar), '-'),
+            coalesce(cast(read_records.output_tokens as varchar), '-'),
+            coalesce(cast(read_records.audio_seconds as varchar), '-'),
+            coalesce(cast(read_records.characters as varchar), '-')
         )) as payload_hash
     from read_records
     {%- if is_incremental() %}
@@ -117,16 +117,27 @@ carried_over as (
     where status in ('pending', 'unpriced')
 ),
 
+{% endif %}
+
 {# Billed records of the late window: a copy of one is never charged again. #}
+-- noqa: disable=LT02
 billed_before as (
+    {%- if is_incremental() %}
     select
         stream,
         event_id,
         payload_hash as billed_payload_hash
     from {{ this }}
     where status = 'billed' and usage_date >= {{ cutoff_day }}
+    {%- else %}
+    select
+        cast(null as varchar) as stream,
+        cast(null as varchar) as event_id,
+        cast(null as varchar) as billed_payload_hash
+    where false
+    {%- endif %}
 ),
-{% endif %}
+-- noqa: enable=LT02
 
 candidates as (
     select * from new_records
@@ -158,7 +169,7 @@ deliveries as (
         *,
         row_number() over (
             partition by stream, event_id, is_valid_event
-            order by is_carried_over desc, source_file, source_line
+            order by is_carried_over desc, source_file asc, source_line asc
         ) as delivery_number
     from resolved
 ),
@@ -167,22 +178,15 @@ first_deliveries as (
     select
         deliveries.stream,
         deliveries.event_id,
-        {%- if is_incremental() %}
         billed_before.billed_payload_hash is not null as was_billed_before,
         coalesce(
             billed_before.billed_payload_hash, deliveries.payload_hash
         ) as first_payload_hash
-        {%- else %}
-        false as was_billed_before,
-        deliveries.payload_hash as first_payload_hash
-        {%- endif %}
     from deliveries
-    {%- if is_incremental() %}
     left join billed_before
         on
             deliveries.stream = billed_before.stream
             and deliveries.event_id = billed_before.event_id
-    {%- endif %}
     where deliveries.is_valid_event and deliveries.delivery_number = 1
 ),
 
@@ -226,7 +230,8 @@ flagged as (
         = first_deliveries.first_payload_hash as has_first_payload,
         deliveries.usage_date < {{ cutoff_day }} as is_beyond_late_window,
         deliveries.usage_date <= {{ last_closed }} as is_late,
-        deliveries.usage_date > {{ billing_date_literal() }} as is_after_billing_date,
+        deliveries.usage_date
+        > {{ billing_date_literal() }} as is_after_billing_date,
         coalesce(
             deliveries.usage_date <= {{ last_closed }}
             and {{ billing_date_literal() }} <= {{ last_closed }},

@@ -305,5 +305,5 @@ def test_all_records_are_billed_and_the_run_says_so(built):
         "select stream, raw_events, billed_events, duplicate_events + unpriced_events "
         "+ rejected_events + pending_events from marts.usage_reconciliation order by stream",
     ) == [("asr", 4, 4, 0), ("llm", 12, 12, 0), ("tts", 4, 4, 0)]
-    assert "Bills up to 2026-01-06" in result.stdout
+    assert "Closed every day up to 2026-01-06" in result.stdout
     assert "llm: 12 raw in 2 files = 12 billed" in result.stdout

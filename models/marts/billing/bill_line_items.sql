@@ -161,7 +161,7 @@ final as (
         usage_date,
         usage_date < bill_date as is_late,
         '{{ billing_run_id() }}' as billing_run_id,
-        cast('{{ run_started_at.isoformat() }}' as timestamptz) as issued_at
+        {{ run_started_at_literal() }} as issued_at
     from priced
 )
 

@@ -43,7 +43,7 @@ final as (
         cast(count(*) as integer) as line_count,
         cast(count(*) filter (where is_late) as integer) as late_line_count,
         '{{ billing_run_id() }}' as billing_run_id,
-        cast('{{ run_started_at.isoformat() }}' as timestamptz) as issued_at
+        {{ run_started_at_literal() }} as issued_at
     from bill_line_items
     group by
         bill_date,

@@ -10,7 +10,7 @@ with usage_records as (
 ),
 
 usage_files as (
-    select * from {{ ref('int_usage_files') }}
+    select * from {{ ref('int_usage_files_present') }}
 ),
 
 final as (

@@ -1,16 +1,25 @@
 {#
     One row per stream: how every raw record of the files under usage_root
     ended, across all runs. raw_events counts the records in the files
-    (int_usage_files), the other columns count the records' statuses in the
-    ledger; a singular test fails the build unless raw_events = billed +
+    (ledger.usage_files, counted when each file was read), the other columns
+    count the records' statuses in the ledger (ledger.usage_records); a singular test fails the build unless raw_events = billed +
     duplicate + unpriced + rejected + pending.
 #}
 with streams as (
     select unnest(['llm', 'asr', 'tts']) as stream
 ),
 
+files_present as (
+    select * from {{ ref('int_usage_files_present') }}
+),
+
 usage_files as (
-    select * from {{ ref('int_usage_files') }}
+    select usage_files.*
+    from {{ ref('usage_files') }} as usage_files
+    inner join files_present
+        on
+            usage_files.stream = files_present.stream
+            and usage_files.source_file = files_present.source_file
 ),
 
 usage_records as (
@@ -29,7 +38,9 @@ raw_counts as (
 status_counts as (
     select
         usage_records.stream,
-        count(*) filter (where usage_records.status = 'billed') as billed_events,
+        count(*) filter (
+            where usage_records.status = 'billed'
+        ) as billed_events,
         count(*) filter (
             where usage_records.status = 'duplicate'
         ) as duplicate_events,

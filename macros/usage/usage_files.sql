@@ -1,0 +1,93 @@
+{#
+    Which usage files there are, and which of them a run has to read.
+
+    The ledger (ledger.usage_files) remembers every file read, with its size
+    and modification time. A run reads only the files that are new or have
+    changed since (a file that grew gets its new lines billed; lines already
+    in the ledger are never billed twice), so its cost follows the new data,
+    not the history kept under usage_root.
+#}
+
+{#- Every usage file under usage_root now: dicts of stream, file, size, modified. -#}
+{% macro usage_file_listing() -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set files = [] -%}
+    {%- for stream in ['llm', 'asr', 'tts'] -%}
+        {%- for extension in ['jsonl', 'parquet'] -%}
+            {%- for file in usage_files(stream, extension) -%}
+                {%- do files.append(file) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if not files -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select filename, size, cast(last_modified as varchar) from read_blob("
+        ~ sql_string_list(files) ~ ") order by filename"
+    ) -%}
+    {%- set listing = [] -%}
+    {%- set root_length = (usage_root() | replace("''", "'") | length) + 1 -%}
+    {%- for row in result.rows -%}
+        {%- do listing.append({
+            'stream': row[0][root_length:].split('/')[0],
+            'file': row[0],
+            'size': row[1],
+            'modified': row[2],
+        }) -%}
+    {%- endfor -%}
+    {{- return(listing) -}}
+{%- endmacro %}
+
+
+{#- The files of the ledger: {file: (size, modified)}; empty on the first run. -#}
+{% macro usage_files_already_read() -%}
+    {%- if not execute -%}
+        {{- return({}) -}}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(
+        database=target.database, schema='ledger', identifier='usage_files'
+    ) -%}
+    {%- if relation is none -%}
+        {{- return({}) -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select source_file, file_size, cast(last_modified as varchar) from " ~ relation
+    ) -%}
+    {%- set known = {} -%}
+    {%- for row in result.rows -%}
+        {%- do known.update({row[0]: (row[1], row[2])}) -%}
+    {%- endfor -%}
+    {{- return(known) -}}
+{%- endmacro %}
+
+
+{#- The listing, each file flagged with whether this run reads it. -#}
+{% macro usage_files_with_read_flag() -%}
+    {%- set known = usage_files_already_read() -%}
+    {%- set flagged = [] -%}
+    {%- for entry in usage_file_listing() -%}
+        {%- set seen = known.get(entry.file) -%}
+        {%- set changed = seen is none
+            or seen[0] != entry.size or seen[1] != entry.modified -%}
+        {%- set item = {'is_read': changed} -%}
+        {%- do item.update(entry) -%}
+        {%- do flagged.append(item) -%}
+    {%- endfor -%}
+    {{- return(flagged) -}}
+{%- endmacro %}
+
+
+{#- The files of one stream and format that this run reads, sorted by path. -#}
+{% macro usage_files_to_read(stream, extension) -%}
+    {%- set files = [] -%}
+    {%- for entry in usage_files_with_read_flag() -%}
+        {%- if entry.stream == stream and entry.is_read
+            and entry.file.endswith('.' ~ extension) -%}
+            {%- do files.append(entry.file) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(files | sort) -}}
+{%- endmacro %}
