@@ -91,3 +91,16 @@
     {%- endfor -%}
     {{- return(files | sort) -}}
 {%- endmacro %}
+
+
+{#- Files read before that this run reads again because they changed. -#}
+{% macro usage_files_read_again() -%}
+    {%- set known = usage_files_already_read() -%}
+    {%- set files = [] -%}
+    {%- for entry in usage_files_with_read_flag() -%}
+        {%- if entry.is_read and entry.file in known -%}
+            {%- do files.append(entry.file) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(files | sort) -}}
+{%- endmacro %}

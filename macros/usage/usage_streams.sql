@@ -73,3 +73,10 @@
         '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
     {%- endfor -%}]
 {%- endmacro %}
+
+
+{% macro sql_string_tuple(values) -%}
+    ({%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+    {%- endfor -%})
+{%- endmacro %}

@@ -2,6 +2,11 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['stream', 'source_file', 'source_line'],
+    -- dbt-duckdb names the target DBT_INCREMENTAL_TARGET in delete+insert;
+    -- only open records are ever replaced, so the delete scans only those
+    incremental_predicates=[
+        "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
+    ],
     full_refresh=false,
 ) }}
 
@@ -42,7 +47,8 @@
 {%- set cutoff_day -%}
     ({{ billing_date_literal() }} - {{ late_window_days() }})
 {%- endset -%}
-{%- set last_closed = last_closed_day_literal() %}
+{%- set last_closed = last_closed_day_literal() -%}
+{%- set read_again = usage_files_read_again() if is_incremental() else [] %}
 
 with read_records as (
     select * from {{ ref('int_usage_events_unioned') }}
@@ -79,12 +85,14 @@ new_records as (
             coalesce(cast(read_records.characters as varchar), '-')
         )) as payload_hash
     from read_records
-    {%- if is_incremental() %}
+    {%- if is_incremental() and read_again %}
+    -- lines of changed files that the ledger already holds are not new
     where not exists (
         select 1
         from {{ this }} as known
         where
-            known.stream = read_records.stream
+            known.source_file in {{ sql_string_tuple(read_again) }}
+            and known.stream = read_records.stream
             and known.source_file = read_records.source_file
             and known.source_line = read_records.source_line
     )

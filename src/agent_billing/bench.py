@@ -1,0 +1,400 @@
+"""`make bench`: synthetic usage at scale, the pipeline against one hand-written query.
+
+Generates deterministic Parquet usage (per day: LLM, ASR and TTS events for many
+tenants, every model and vendor, timestamps with Z and +08:00 offsets, about 1%
+redeliveries) and measures, on the same files:
+
+- baseline: one hand-written DuckDB statement computing the daily bills straight
+  from the files (dedup by event_id, prices inlined, billing-zone day, group by);
+- catch-up: `billing run` for the last day on an empty warehouse (all days);
+- daily: one more day lands, `billing run` for it (10 days of history);
+- daily-30: the same daily step with 30 days of history behind it;
+
+and checks that the pipeline's bills equal the baseline's, to the last decimal.
+Each measurement is a fresh process: wall time, events per second and the peak
+resident memory of the process tree (ru_maxrss of its children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from agent_billing.project import project_dir
+
+SCALES = {
+    # per-day event counts; days of history for the catch-up and for the long daily run
+    "default": {"llm": 2_000_000, "asr": 400_000, "tts": 400_000, "days": 10, "long": 30},
+    "medium": {"llm": 200_000, "asr": 40_000, "tts": 40_000, "days": 10, "long": 30},
+    "small": {"llm": 2_000, "asr": 400, "tts": 400, "days": 3, "long": 5},
+}
+TENANTS = 200
+FIRST_DAY = dt.date(2026, 1, 1)
+MODELS = [
+    "qwen-max", "Qwen-Max-Latest", "doubao-pro-32k", "deepseek-chat", "gpt-4o",
+    "gpt-4o-2024-08-06", "gpt-4o-mini", "gemini-1.5-pro-002", "gemini-2.0-flash",
+    "claude-3-5-haiku-20241022", "claude-3-7-sonnet", "mistral-large", "amazon.nova-pro-v1:0",
+]  # fmt: skip
+ASR_VENDORS = ["aispeech", "Google"]
+TTS_VENDORS = ["aispeech", "volcano-ark", "AZURE"]
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def _pick(values: list[str]) -> str:
+    """SQL choosing one of values from the row's hash h."""
+    return f"{_sql_list(values)}[cast(1 + (h >> 8) % {len(values)} as bigint)]"
+
+
+def generate_day(root: Path, day: dt.date, counts: dict[str, int]) -> int:
+    """One day of usage as Parquet under root/<stream>/date=<day>/; returns the row count."""
+    day_number = (day - FIRST_DAY).days
+    common = f"""
+        i - (case when i % 100 = 99 then 1 else 0 end) as n,  -- 1% redeliveries
+        hash(n, {day_number}) as h
+    """
+    payload = f"""
+        '{{stream}}-{day_number}-' || n as event_id,
+        'tenant-' || lpad(cast(h % {TENANTS} as varchar), 3, '0') as tenant_id,
+        'agent-' || cast(h % 1000 as varchar) as agent_id,
+        case when h % 2 = 0
+            then strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')
+            else strftime(ts at time zone 'Asia/Shanghai', '%Y-%m-%dT%H:%M:%S.%f') || '+08:00'
+        end as occurred_at
+    """
+    start = f"timestamptz '{day.isoformat()} 00:00:00+08:00'"
+    selects = {
+        "llm": f"""
+            select {payload.format(stream="llm")},
+                {_pick(MODELS)} as model,
+                cast((h >> 16) % 60000 as bigint) as input_tokens,
+                cast((h >> 32) % 8000 as bigint) as output_tokens
+        """,
+        "asr": f"""
+            select {payload.format(stream="asr")},
+                {_pick(ASR_VENDORS)} as vendor,
+                cast((h >> 16) % 600000 as decimal(18, 0)) * cast(0.001 as decimal(4, 3))
+                    as audio_seconds
+        """,
+        "tts": f"""
+            select {payload.format(stream="tts")},
+                {_pick(TTS_VENDORS)} as vendor,
+                cast((h >> 16) % 4000 as bigint) as characters
+        """,
+    }
+    total = 0
+    with duckdb.connect() as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        for stream, select in selects.items():
+            folder = root / stream / f"date={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            connection.execute(
+                f"""
+                copy (
+                    {select}
+                    from (
+                        select *, {start} + to_microseconds(cast(h % 86400000000 as bigint)) as ts
+                        from (select {common} from range({counts[stream]}) as t (i))
+                    )
+                ) to '{folder}/part-0.parquet' (format parquet, row_group_size 122880)
+                """
+            )
+            total += counts[stream]
+    return total
+
+
+BASELINE_SQL = """
+with llm as (
+    select event_id, any_value(tenant_id) as tenant_id, any_value(occurred_at) as occurred_at,
+        any_value(lower(trim(model))) as model, any_value(input_tokens) as input_tokens,
+        any_value(output_tokens) as output_tokens
+    from read_parquet('{root}/llm/**/*.parquet') group by event_id
+),
+asr as (
+    select event_id, any_value(tenant_id) as tenant_id, any_value(occurred_at) as occurred_at,
+        any_value(lower(trim(vendor))) as vendor, any_value(audio_seconds) as audio_seconds
+    from read_parquet('{root}/asr/**/*.parquet') group by event_id
+),
+tts as (
+    select event_id, any_value(tenant_id) as tenant_id, any_value(occurred_at) as occurred_at,
+        any_value(lower(trim(vendor))) as vendor, any_value(characters) as characters
+    from read_parquet('{root}/tts/**/*.parquet') group by event_id
+),
+model_prices (model, item, currency, price_in, price_out) as (values
+    ('qwen-max', 'qwen-max', 'CNY', 2.40, 9.60),
+    ('qwen-max-latest', 'qwen-max', 'CNY', 2.40, 9.60),
+    ('doubao-pro-32k', 'doubao-pro-32k', 'CNY', 0.80, 2.00),
+    ('deepseek-chat', 'deepseek-chat', 'CNY', 2.00, 8.00),
+    ('gpt-4o', 'gpt-4o', 'USD', 2.50, 10.00),
+    ('gpt-4o-2024-08-06', 'gpt-4o', 'USD', 2.50, 10.00),
+    ('gpt-4o-mini', 'gpt-4o-mini', 'USD', 0.15, 0.60),
+    ('gemini-1.5-pro-002', 'gemini-1.5-pro', 'USD', 1.25, 2.50),
+    ('gemini-2.0-flash', 'gemini-2.0-flash', 'USD', 0.10, 0.40),
+    ('claude-3-5-haiku-20241022', 'claude-3-5-haiku', 'USD', 0.80, 4.00),
+    ('claude-3-7-sonnet', 'claude-3-7-sonnet', 'USD', 3.00, 15.00)
+),
+lines as (
+    select tenant_id, currency, item,
+        cast((cast(occurred_at as timestamptz) at time zone 'Asia/Shanghai') as date) as day,
+        sum(input_tokens) as q_in, sum(output_tokens) as q_out, any_value(price_in) as p_in,
+        any_value(price_out) as p_out
+    from llm join model_prices using (model)
+    group by all
+),
+model_lines as (
+    select day, tenant_id, currency,
+        cast(q_in * cast(p_in as decimal(18, 6)) * 0.000001 as decimal(38, 12)) as amount
+    from lines where q_in > 0
+    union all
+    select day, tenant_id, currency,
+        cast(q_out * cast(p_out as decimal(18, 6)) * 0.000001 as decimal(38, 12))
+    from lines where q_out > 0
+),
+asr_lines as (
+    select cast((cast(occurred_at as timestamptz) at time zone 'Asia/Shanghai') as date) as day,
+        tenant_id,
+        case vendor when 'aispeech' then 'CNY' else 'USD' end as currency,
+        sum(audio_seconds) as seconds,
+        case vendor when 'aispeech' then 5000000 else 1440000 end as price_e6
+    from asr group by all
+),
+tts_lines as (
+    select cast((cast(occurred_at as timestamptz) at time zone 'Asia/Shanghai') as date) as day,
+        tenant_id,
+        case vendor when 'azure' then 'USD' else 'CNY' end as currency,
+        sum(characters) as characters,
+        case vendor when 'aispeech' then 0.20 when 'volcano-ark' then 0.30 else 0.015 end as price
+    from tts group by all
+),
+all_lines as (
+    select * from model_lines
+    union all
+    select day, tenant_id, currency,
+        cast(((cast(seconds * 1000000 as hugeint) * price_e6 + 1800) // 3600) as decimal(38, 0))
+            * 0.000000000001
+    from asr_lines where seconds > 0
+    union all
+    select day, tenant_id, currency,
+        cast(characters * cast(price as decimal(18, 6)) * 0.001 as decimal(38, 12))
+    from tts_lines where characters > 0
+)
+select day as bill_date, tenant_id, currency,
+    cast(sum(amount) as decimal(38, 12)) as total_amount,
+    cast(sum(round(amount, 2)) as decimal(38, 2)) as amount_due
+from all_lines
+where day <= date '{last_day}'
+group by all
+order by all
+"""
+
+
+def _measure(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes) of command and its children."""
+    probe = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:]).returncode; "
+        "print('PEAK', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        "sys.exit(code)"
+    )
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, *command], env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(
+            f"bench: {' '.join(command)} failed:\n{completed.stdout}{completed.stderr}"
+        )
+    peak_kib = int(completed.stdout.rsplit("PEAK", 1)[1].split()[0])
+    return elapsed, peak_kib * 1024
+
+
+def _baseline(root: Path, last_day: dt.date, memory_limit: str) -> tuple[float, int, list]:
+    script = (
+        "import duckdb, json, sys; c = duckdb.connect(); "
+        f'c.execute("set memory_limit = \'{memory_limit}\'"); c.execute("set threads = 2"); '
+        "c.execute(\"set TimeZone = 'UTC'\"); "
+        "rows = c.execute(sys.argv[1]).fetchall(); "
+        "json.dump([[str(v) for v in r] for r in rows], open(sys.argv[2], 'w'))"
+    )
+    out = root.parent / "baseline.json"
+    sql = BASELINE_SQL.format(root=root, last_day=last_day.isoformat())
+    elapsed, peak = _measure([sys.executable, "-c", script, sql, str(out)], dict(os.environ))
+    return elapsed, peak, json.loads(out.read_text())
+
+
+def _pipeline_bills(db: Path) -> list:
+    with duckdb.connect(str(db), read_only=True) as connection:
+        rows = connection.execute(
+            "select bill_date, tenant_id, currency, total_amount, amount_due "
+            "from marts.daily_bills order by all"
+        ).fetchall()
+    return [[str(v) for v in r] for r in rows]
+
+
+def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
+    counts = SCALES[scale]
+    days, long_days = counts["days"], counts["long"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    root = workdir / "usage"
+    shutil.rmtree(root, ignore_errors=True)
+    per_day = counts["llm"] + counts["asr"] + counts["tts"]
+    print(f"bench: generating {long_days + 1} days x {per_day:,} events under {root}")
+    for offset in range(long_days + 1):
+        generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
+
+    def land(day_count: int) -> None:
+        """Make the first day_count days visible under the usage root (hard links, no copy)."""
+        for stream in ("llm", "asr", "tts"):
+            for offset in range(day_count):
+                name = f"date={(FIRST_DAY + dt.timedelta(days=offset)).isoformat()}"
+                target = root / "live" / stream / name
+                if not target.exists():
+                    target.mkdir(parents=True)
+                    for file in (root / "staged" / stream / name).iterdir():
+                        os.link(file, target / file.name)
+
+    billing = str(Path(sys.executable).parent / "billing")
+    memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "2GB")
+    results: dict[str, list[tuple[float, int]]] = {}
+
+    def billing_run(db: Path, last: dt.date) -> tuple[float, int]:
+        env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project_dir()))
+        command = [billing, "run", "--date", last.isoformat(), "--usage-root", str(root / "live")]
+        return _measure(command, env)
+
+    last_catch_up = FIRST_DAY + dt.timedelta(days=days - 1)
+    for attempt in range(repeats):
+        shutil.rmtree(root / "live", ignore_errors=True)
+        land(days)
+        results.setdefault("baseline", []).append(
+            _baseline(root / "live", last_catch_up, memory_limit)[:2]
+        )
+        db = workdir / f"warehouse-{attempt}" / "billing.duckdb"
+        shutil.rmtree(db.parent, ignore_errors=True)
+        results.setdefault("catch-up", []).append(billing_run(db, last_catch_up))
+        if attempt == 0:
+            _, _, expected = _baseline(root / "live", last_catch_up, memory_limit)
+            if _pipeline_bills(db) != expected:
+                raise SystemExit("bench: the pipeline's bills differ from the baseline's")
+        land(days + 1)
+        results.setdefault("daily", []).append(
+            billing_run(db, last_catch_up + dt.timedelta(days=1))
+        )
+        shutil.rmtree(db.parent, ignore_errors=True)
+
+    # 30 days of history: catch up to day 30 once, then measure the daily step for day 31
+    shutil.rmtree(root / "live", ignore_errors=True)
+    land(long_days)
+    db = workdir / "warehouse-long" / "billing.duckdb"
+    shutil.rmtree(db.parent, ignore_errors=True)
+    last_long = FIRST_DAY + dt.timedelta(days=long_days - 1)
+    billing_run(db, last_long)
+    land(long_days + 1)
+    long_db = db
+    for attempt in range(repeats):
+        copy = workdir / f"warehouse-long-{attempt}" / "billing.duckdb"
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        copy.parent.mkdir(parents=True)
+        shutil.copy2(long_db, copy)
+        results.setdefault("daily-30", []).append(
+            billing_run(copy, last_long + dt.timedelta(days=1))
+        )
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    _, _, expected = _baseline(root / "live", last_long + dt.timedelta(days=1), memory_limit)
+    shutil.rmtree(long_db.parent, ignore_errors=True)
+
+    events = {
+        "baseline": per_day * days,
+        "catch-up": per_day * days,
+        "daily": per_day,
+        "daily-30": per_day,
+    }
+    summary = {
+        name: {
+            "seconds": statistics.median(t for t, _ in runs),
+            "peak_bytes": max(m for _, m in runs),
+            "events": events[name],
+        }
+        for name, runs in results.items()
+    }
+    _print(summary, scale)
+    if report is not None:
+        _write_report(report, summary, scale, repeats)
+    return summary
+
+
+def _print(summary: dict, scale: str) -> None:
+    print(f"bench ({scale}): median wall time, events per second, peak resident memory")
+    for name, row in summary.items():
+        rate = row["events"] / row["seconds"]
+        print(
+            f"  {name:<9} {row['seconds']:8.1f} s {rate:12,.0f} ev/s "
+            f"{row['peak_bytes'] / 2**30:6.2f} GiB  ({row['events']:,} events)"
+        )
+    base, catch_up = summary["baseline"]["seconds"], summary["catch-up"]["seconds"]
+    daily, daily_long = summary["daily"]["seconds"], summary["daily-30"]["seconds"]
+    print(f"  catch-up / baseline = {catch_up / base:.2f} (target <= 1.5)")
+    print(f"  daily / catch-up    = {daily / catch_up:.2f} (target <= 0.15)")
+    print(f"  daily-30 / daily    = {daily_long / daily:.2f} (target <= 1.2)")
+
+
+def _write_report(path: Path, summary: dict, scale: str, repeats: int) -> None:
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+    )
+    lines = [
+        f"### {dt.date.today().isoformat()}, scale `{scale}`, median of {repeats}",
+        "",
+        f"Machine: {machine}.",
+        "",
+        "| step | events | wall time | events/s | peak memory |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in summary.items():
+        lines.append(
+            f"| {name} | {row['events']:,} | {row['seconds']:.1f} s | "
+            f"{row['events'] / row['seconds']:,.0f} | {row['peak_bytes'] / 2**30:.2f} GiB |"
+        )
+    base, catch_up = summary["baseline"]["seconds"], summary["catch-up"]["seconds"]
+    daily, daily_long = summary["daily"]["seconds"], summary["daily-30"]["seconds"]
+    lines += [
+        "",
+        f"- catch-up / baseline: {catch_up / base:.2f} (target <= 1.5)",
+        f"- daily / catch-up: {daily / catch_up:.2f} (target <= 0.15)",
+        f"- daily with 30 days of history / daily with 10: {daily_long / daily:.2f} "
+        "(target <= 1.2)",
+        "",
+    ]
+    with path.open("a") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="billing-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="default")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=project_dir() / "bench_data")
+    parser.add_argument("--report", type=Path, help="append the results to this Markdown file")
+    args = parser.parse_args(argv)
+    run(args.scale, args.workdir, args.repeats, args.report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
