@@ -1,9 +1,9 @@
+{#- Only open records are ever replaced, so the delete looks at those only
+    (dbt-duckdb names the target DBT_INCREMENTAL_TARGET in delete+insert). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['stream', 'source_file', 'source_line'],
-    -- dbt-duckdb names the target DBT_INCREMENTAL_TARGET in delete+insert;
-    -- only open records are ever replaced, so the delete scans only those
     incremental_predicates=[
         "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
     ],
