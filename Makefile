@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint unit e2e clean
+.PHONY: setup run test lint bench clean
 
 setup: $(STAMP)
 
@@ -28,5 +28,11 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/sqlfluff lint --processes 2 models tests/singular
 
+# Speed at scale (not a test): synthetic usage, the pipeline against a hand-written
+# query; appends the figures to BENCHMARKS.md. SCALE=default|medium|small.
+SCALE ?= default
+bench: setup
+	$(BIN)/python -m agent_billing.bench --scale $(SCALE) --report BENCHMARKS.md
+
 clean:
-	rm -rf target logs warehouse/*.duckdb warehouse/*.wal sample_data
+	rm -rf target logs warehouse/*.duckdb* warehouse/.*.work sample_data bench_data

@@ -1,9 +1,22 @@
-{#- Grain test: no two rows share the same values of these columns. -#}
-{% test unique_combination_of_columns(model, combination_of_columns) %}
+{#-
+    Grain test: no two rows share the same values of these columns.
+    only_this_run: check the rows written by this run against the whole
+    table (for append-only ledgers, whose older rows were checked when they
+    were written), so that the cost follows the new data.
+-#}
+{% test unique_combination_of_columns(model, combination_of_columns, only_this_run=false) %}
+    {%- set columns = combination_of_columns | join(', ') %}
     select
-        {{ combination_of_columns | join(', ') }},
+        {{ columns }},
         count(*) as row_count
     from {{ model }}
-    group by {{ combination_of_columns | join(', ') }}
+    {%- if only_this_run %}
+    where ({{ columns }}) in (
+        select ({{ columns }})
+        from {{ model }}
+        where billing_run_id = '{{ billing_run_id() }}'
+    )
+    {%- endif %}
+    group by {{ columns }}
     having count(*) > 1
 {% endtest %}
