@@ -7,6 +7,7 @@
     incremental_predicates=[
         "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
     ],
+    on_schema_change='append_new_columns',
     full_refresh=false,
 ) }}
 
@@ -17,7 +18,9 @@
 
     Each run classifies only the records that can still change:
       - records not in the ledger yet (new files, new lines), and
-      - open records of earlier runs (pending, unpriced), carried over.
+      - open records of earlier runs, carried over: every pending one, and
+        the unpriced ones when the price list or aliases changed
+        (catalog_version) or when they have aged past the late window.
     Billed, duplicate and rejected records are final and never touched again.
 
     Status, in the contract's order of precedence:
@@ -36,10 +39,10 @@
       7. billed       on the bill of its usage_date if this run closes that
                       day, else (late usage) on the bill of billing_date
 
-    The first delivery of an event_id is the record billed by an earlier run
-    (looked up among the billed records of the late window only), else the
-    earliest open record, else the first new one in (source_file,
-    source_line) order. The payload compared between copies is everything
+    The first delivery of an event_id is the record billed (or left
+    unpriced) by an earlier run, looked up within the late window only, else
+    the earliest open record carried over, else the first new one in
+    (source_file, source_line) order. The payload compared between copies is everything
     but the id: tenant, agent, instant, item (case and spaces ignored) and
     quantities (as numbers).
 #}
@@ -48,7 +51,16 @@
     ({{ billing_date_literal() }} - {{ late_window_days() }})
 {%- endset -%}
 {%- set last_closed = last_closed_day_literal() -%}
-{%- set read_again = usage_files_read_again() if is_incremental() else [] %}
+{%- set read_again = usage_files_read_again() if is_incremental() else [] -%}
+{#- Unpriced records change only with the prices and aliases, or with age. -#}
+{%- set reopened -%}
+    (
+        catalog_version is distinct from (
+            select this_catalog.catalog_version from this_catalog
+        )
+        or usage_date < {{ cutoff_day }}
+    )
+{%- endset %}
 
 with read_records as (
     select * from {{ ref('int_usage_events_unioned') }}
@@ -67,6 +79,38 @@ catalog as (
         stream,
         catalog_item
     from prices
+),
+
+{# A fingerprint of the price list and aliases this run prices with. #}
+price_list as (
+    select
+        array_to_string(
+            list_sort(array_agg(concat_ws(
+                '|', stream, catalog_item, price_component, currency,
+                unit_price, effective_from, effective_to
+            ))),
+            ','
+        ) as price_list_text
+    from prices
+),
+
+alias_list as (
+    select
+        array_to_string(
+            list_sort(array_agg(reported_model || '>' || model)), ','
+        ) as alias_list_text
+    from model_aliases
+),
+
+this_catalog as (
+    select
+        md5(
+            coalesce(price_list.price_list_text, '')
+            || '#'
+            || coalesce(alias_list.alias_list_text, '')
+        ) as catalog_version
+    from price_list
+    cross join alias_list
 ),
 
 new_records as (
@@ -122,26 +166,35 @@ carried_over as (
         true as is_carried_over,
         payload_hash
     from {{ this }}
-    where status in ('pending', 'unpriced')
+    where status = 'pending' or (status = 'unpriced' and {{ reopened }})
 ),
 
 {% endif %}
 
-{# Billed records of the late window: a copy of one is never charged again. #}
+{#
+    First deliveries of earlier runs that are not classified again: the
+    billed records of the late window (a copy of one is never charged again)
+    and the unpriced records left as they are.
+#}
 -- noqa: disable=LT02
-billed_before as (
+delivered_before as (
     {%- if is_incremental() %}
     select
         stream,
         event_id,
-        payload_hash as billed_payload_hash
+        payload_hash as first_payload_hash
     from {{ this }}
-    where status = 'billed' and usage_date >= {{ cutoff_day }}
+    where
+        usage_date >= {{ cutoff_day }}
+        and (
+            status = 'billed'
+            or (status = 'unpriced' and not {{ reopened }})
+        )
     {%- else %}
     select
         cast(null as varchar) as stream,
         cast(null as varchar) as event_id,
-        cast(null as varchar) as billed_payload_hash
+        cast(null as varchar) as first_payload_hash
     where false
     {%- endif %}
 ),
@@ -186,15 +239,15 @@ first_deliveries as (
     select
         deliveries.stream,
         deliveries.event_id,
-        billed_before.billed_payload_hash is not null as was_billed_before,
+        delivered_before.first_payload_hash is not null as was_delivered_before,
         coalesce(
-            billed_before.billed_payload_hash, deliveries.payload_hash
+            delivered_before.first_payload_hash, deliveries.payload_hash
         ) as first_payload_hash
     from deliveries
-    left join billed_before
+    left join delivered_before
         on
-            deliveries.stream = billed_before.stream
-            and deliveries.event_id = billed_before.event_id
+            deliveries.stream = delivered_before.stream
+            and deliveries.event_id = delivered_before.event_id
     where deliveries.is_valid_event and deliveries.delivery_number = 1
 ),
 
@@ -232,7 +285,7 @@ flagged as (
         deliveries.is_valid_event
         and (
             deliveries.delivery_number > 1
-            or first_deliveries.was_billed_before
+            or first_deliveries.was_delivered_before
         ) as is_copy,
         deliveries.payload_hash
         = first_deliveries.first_payload_hash as has_first_payload,
@@ -325,6 +378,9 @@ final as (
         end as bill_date,
         status = 'billed' and coalesce(is_late, false) as is_late,
         case when status = 'rejected' then raw_record end as raw_record,
+        (
+            select this_catalog.catalog_version from this_catalog
+        ) as catalog_version,
         '{{ billing_run_id() }}' as billing_run_id
     from classified
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ L1 = ev("l1", "acme", "2026-04-01T05:00:00Z", "gpt-4o", 3000, 300)  # late for t
 N2 = ev("n2", "acme", "2026-04-02T05:00:00Z", "gpt-4o-mini", 1000, 1000)
 D3 = ev("d3", "acme", "2026-04-03T05:00:00Z", "claude-3-5-haiku", 100, 10)
 D4 = ev("d4", "globex", "2026-04-04T05:00:00Z", "deepseek-chat", 100, 10)
+M1 = ev("m1", "acme", "2026-04-01T06:00:00Z", "mistral-large", 10, 10)  # no price
 
 # (stream, bill date, event): every valid event once, on the bill it belongs to
 EXPECTED = [
@@ -95,7 +97,7 @@ def days(tmp_path_factory):
     def run(date, *extra):
         return _ok(run_billing("run", "--date", date, "--usage-root", str(root), *extra, db=db))
 
-    write_jsonl(root / "llm" / "date=2026-04-01" / "a.jsonl", [E1, E2, P1])
+    write_jsonl(root / "llm" / "date=2026-04-01" / "a.jsonl", [E1, E2, P1, M1])
     write_jsonl(root / "asr" / "date=2026-04-01" / "a.jsonl", [S1])
     seen["day1"] = run("2026-04-01")
     seen["day1_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
@@ -106,7 +108,7 @@ def days(tmp_path_factory):
     seen["rerun_reconciliation"] = query(db, "select * from marts.usage_reconciliation")
 
     conflicting_e2 = dict(E2, input_tokens=5001)
-    write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [E1, conflicting_e2, L1, N2])
+    write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [E1, conflicting_e2, L1, N2, M1])
     seen["day2"] = run("2026-04-02")
 
     # no run for the 3rd: the run for the 4th catches up
@@ -185,12 +187,12 @@ def test_every_event_is_charged_exactly_once_across_all_bills(days):
     assert seen["day4_bills"] == (query(db, BILLS_SQL), query(db, LINES_SQL))
     counts = query(
         db,
-        "select billed_events, duplicate_events, rejected_events, pending_events "
-        "from marts.usage_reconciliation where stream = 'llm'",
+        "select billed_events, duplicate_events, unpriced_events, rejected_events, "
+        "pending_events from marts.usage_reconciliation where stream = 'llm'",
     )
-    # billed e1 e2 p1 l1 n2 d3 d4; duplicates: e1 on the 2nd, e1 and l1 weeks later;
-    # rejected: the conflicting copy of e2
-    assert counts == [(7, 3, 1, 0)]
+    # billed e1 e2 p1 l1 n2 d3 d4; duplicates: e1 and m1 on the 2nd, e1 and l1 weeks
+    # later; unpriced: m1 (metered once); rejected: the conflicting copy of e2
+    assert counts == [(7, 4, 1, 1, 0)]
 
 
 def test_a_full_refresh_leaves_issued_bills_as_they_are(days):
@@ -292,4 +294,43 @@ def test_a_killed_run_changes_nothing_and_the_next_run_recovers(tmp_path):
     assert not work_db.parent.exists()
     assert query(db, "select count(*) from marts.daily_bills where bill_date = '2026-04-02'") == [
         (1,)
+    ]
+
+
+def test_a_price_added_later_bills_the_unpriced_usage_as_late_usage(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO / name, project / name)
+    for folder in ("models", "macros", "seeds", "tests/singular"):
+        shutil.copytree(REPO / folder, project / folder)
+    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
+    write_jsonl(root / "llm" / "a.jsonl", [E1, M1])
+    args = ("--usage-root", str(root))
+    _ok(run_billing("run", "--date", "2026-04-01", *args, db=db, project=project))
+    assert query(db, "select reason from marts.unpriced_usage") == [("no_price_in_force",)]
+
+    seed = project / "seeds" / "pricing" / "llm_token_prices.csv"
+    seed.write_text(
+        seed.read_text()
+        .replace(
+            "mistral-large,Mistral Large,Mistral,input,Mistral Large input,,,",
+            "mistral-large,Mistral Large,Mistral,input,Mistral Large input,USD,2.00,",
+        )
+        .replace(
+            "mistral-large,Mistral Large,Mistral,output,Mistral Large output,,,",
+            "mistral-large,Mistral Large,Mistral,output,Mistral Large output,USD,6.00,",
+        )
+    )
+    _ok(run_billing("run", "--date", "2026-04-02", *args, db=db, project=project))
+    assert query(db, "select count(*) from marts.unpriced_usage") == [(0,)]
+    lines = query(
+        db,
+        "select bill_date, usage_date, billing_item, amount, is_late from marts.bill_line_items "
+        "where catalog_item = 'mistral-large' order by billing_item",
+    )
+    # 10 tokens x 2.00 / 1e6 and 10 tokens x 6.00 / 1e6, on the first new bill, late
+    assert [(str(b), str(u), i, a, late) for b, u, i, a, late in lines] == [
+        ("2026-04-02", "2026-04-01", "Mistral Large input", Decimal("0.000020000000"), True),
+        ("2026-04-02", "2026-04-01", "Mistral Large output", Decimal("0.000060000000"), True),
     ]
