@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,14 @@ def table_exists(db: Path, schema: str, table: str) -> bool:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "billing.duckdb"
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the dbt project (to change its seeds without touching the repository)."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO / name, copy / name)
+    for folder in ("models", "macros", "seeds", "tests/singular"):
+        shutil.copytree(REPO / folder, copy / folder)
+    return copy

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_billing, table_exists, write_jsonl
+from conftest import project_copy, run_billing, table_exists, write_jsonl
 
 GOOD_EVENT = {
     "event_id": "e1",
@@ -93,18 +92,8 @@ def test_a_usage_root_that_does_not_exist_is_refused(tmp_path):
     assert not db.exists()
 
 
-def _project_copy(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO / name, copy / name)
-    for folder in ("models", "macros", "seeds", "tests/singular"):
-        shutil.copytree(REPO / folder, copy / folder)
-    return copy
-
-
 def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_root):
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     pricing = project / "seeds" / "pricing"
     with (pricing / "llm_token_prices.csv").open("a") as seed:
         # overlaps the open-ended GPT-4o input price from 2020-01-01

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import BILLING, REPO, query, run_billing, write_jsonl
+from conftest import BILLING, REPO, project_copy, query, run_billing, write_jsonl
 from reference_billing import expected_lines_by_bill
 
 from agent_billing import daily_run
@@ -298,12 +297,7 @@ def test_a_killed_run_changes_nothing_and_the_next_run_recovers(tmp_path):
 
 
 def test_a_price_added_later_bills_the_unpriced_usage_as_late_usage(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO / name, project / name)
-    for folder in ("models", "macros", "seeds", "tests/singular"):
-        shutil.copytree(REPO / folder, project / folder)
+    project = project_copy(tmp_path)
     root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
     write_jsonl(root / "llm" / "a.jsonl", [E1, M1])
     args = ("--usage-root", str(root))
@@ -337,12 +331,7 @@ def test_a_price_added_later_bills_the_unpriced_usage_as_late_usage(tmp_path):
 
 
 def test_billing_publish_after_dbt_build_only_when_it_was_green(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO / name, project / name)
-    for folder in ("models", "macros", "seeds", "tests/singular"):
-        shutil.copytree(REPO / folder, project / folder)
+    project = project_copy(tmp_path)
     root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
     write_jsonl(root / "llm" / "a.jsonl", [E1, E2])
     env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project))
