@@ -2,7 +2,9 @@
     One row per raw record of a usage stream: every non-blank line of its
     JSON Lines files and every row of its Parquet files under usage_root.
 
-    Columns: source_format, source_file, source_line (1-based line or row
+    Columns: source_format, source_file (the path relative to usage_root, so
+    that a record keeps its identity however the root is spelled or moved),
+    source_line (1-based line or row
     number), raw_record (the line's text; for Parquet, built later only for
     records that are rejected), record_error (malformed_record for a line that
     is not a JSON object, schema_mismatch for every row of a Parquet file whose
@@ -93,7 +95,7 @@
                 unnest(range(1, len(lines) + 1)) as source_line
             from (
                 select
-                    filename as source_file,
+                    {{ usage_relative_path('filename') }} as source_file,
                     string_split(content, chr(10)) as lines
                 from read_text({{ sql_string_list(files) }})
             )
@@ -170,7 +172,7 @@
         {%- set part -%}
     select
         'parquet' as source_format,
-        filename as source_file,
+        {{ usage_relative_path('filename') }} as source_file,
         file_row_number + 1 as source_line,
         cast(null as varchar) as raw_record,
         cast(null as varchar) as record_error,
@@ -195,7 +197,8 @@
         {%- set part -%}
     select
         'parquet' as source_format,
-        '{{ file | replace("'", "''") }}' as source_file,
+        {{ usage_relative_path("'" ~ (file | replace("'", "''")) ~ "'") }}
+            as source_file,
         file_row_number + 1 as source_line,
         cast(
             to_json(struct_pack(*columns(* exclude (file_row_number))))

@@ -8,7 +8,17 @@
     not the history kept under usage_root.
 #}
 
-{#- Every usage file under usage_root now: dicts of stream, file, size, modified. -#}
+{#- A file's path relative to usage_root: its identity in the ledger. -#}
+{% macro usage_relative_path(path_sql) -%}
+    {%- set root_length = (usage_root() | replace("''", "'") | length) + 1 -%}
+    substr({{ path_sql }}, {{ root_length + 1 }})
+{%- endmacro %}
+
+
+{#-
+    Every usage file under usage_root now: dicts of stream, file (the path to
+    read), relative (the path relative to usage_root), size and modified.
+-#}
 {% macro usage_file_listing() -%}
     {%- if not execute -%}
         {{- return([]) -}}
@@ -34,6 +44,7 @@
         {%- do listing.append({
             'stream': row[0][root_length:].split('/')[0],
             'file': row[0],
+            'relative': row[0][root_length:],
             'size': row[1],
             'modified': row[2],
         }) -%}
@@ -42,7 +53,7 @@
 {%- endmacro %}
 
 
-{#- The files of the ledger: {file: (size, modified)}; empty on the first run. -#}
+{#- The files of the ledger: {relative path: (size, modified)}; empty at first. -#}
 {% macro usage_files_already_read() -%}
     {%- if not execute -%}
         {{- return({}) -}}
@@ -69,7 +80,7 @@
     {%- set known = usage_files_already_read() -%}
     {%- set flagged = [] -%}
     {%- for entry in usage_file_listing() -%}
-        {%- set seen = known.get(entry.file) -%}
+        {%- set seen = known.get(entry.relative) -%}
         {%- set changed = seen is none
             or seen[0] != entry.size or seen[1] != entry.modified -%}
         {%- set item = {'is_read': changed} -%}
@@ -93,13 +104,13 @@
 {%- endmacro %}
 
 
-{#- Files read before that this run reads again because they changed. -#}
+{#- Files read before (relative paths) that this run reads again: they changed. -#}
 {% macro usage_files_read_again() -%}
     {%- set known = usage_files_already_read() -%}
     {%- set files = [] -%}
     {%- for entry in usage_files_with_read_flag() -%}
-        {%- if entry.is_read and entry.file in known -%}
-            {%- do files.append(entry.file) -%}
+        {%- if entry.is_read and entry.relative in known -%}
+            {%- do files.append(entry.relative) -%}
         {%- endif -%}
     {%- endfor -%}
     {{- return(files | sort) -}}

@@ -1,6 +1,6 @@
 {#
     One row per usage file under usage_root now (listed when the run
-    starts), with its size and modification time and whether this run reads
+    starts; source_file is its path relative to usage_root), with its size and modification time and whether this run reads
     it (new or changed since the ledger last saw it).
 #}
 -- noqa: disable=LT02,AL05
@@ -14,7 +14,7 @@ with listing as (
         {%- for entry in listing %}
             (
                 '{{ entry.stream }}',
-                '{{ entry.file | replace("'", "''") }}',
+                '{{ entry.relative | replace("'", "''") }}',
                 {{ entry.size }},
                 '{{ entry.modified }}',
                 {{ 'true' if entry.is_read else 'false' }}

@@ -47,20 +47,15 @@
     quantities (as numbers).
 #}
 
-{%- set cutoff_day -%}
-    ({{ billing_date_literal() }} - {{ late_window_days() }})
-{%- endset -%}
+{%- set cutoff_day =
+    '(' ~ billing_date_literal() ~ ' - ' ~ late_window_days() ~ ')' -%}
 {%- set last_closed = last_closed_day_literal() -%}
 {%- set read_again = usage_files_read_again() if is_incremental() else [] -%}
 {#- Unpriced records change only with the prices and aliases, or with age. -#}
-{%- set reopened -%}
-    (
-        catalog_version is distinct from (
-            select this_catalog.catalog_version from this_catalog
-        )
-        or usage_date < {{ cutoff_day }}
-    )
-{%- endset %}
+{%- set reopened =
+    '(catalog_version is distinct from '
+    ~ '(select this_catalog.catalog_version from this_catalog)'
+    ~ ' or usage_date < ' ~ cutoff_day ~ ')' %}
 
 with read_records as (
     select * from {{ ref('int_usage_events_unioned') }}

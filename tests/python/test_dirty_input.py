@@ -145,7 +145,8 @@ def _write_dirty(root):
     write_jsonl(root / "tts" / "a.jsonl", _lines(TTS_A))
 
 
-def _expected_statuses(root):
+def _expected_statuses():
+    """(source_file relative to usage_root, line) -> (status, reason)."""
     expected = {}
     for stream, name, rows in [
         ("llm", "a.jsonl", LLM_A),
@@ -155,12 +156,12 @@ def _expected_statuses(root):
     ]:
         for number, (_, outcome) in enumerate(rows, start=1):
             if outcome is not None:
-                expected[(str(root / stream / name), number)] = outcome
+                expected[(f"{stream}/{name}", number)] = outcome
     for row in (1, 2):
-        expected[(str(root / "llm" / "c.parquet"), row)] = ("rejected", "schema_mismatch")
-    expected[(str(root / "llm" / "d.parquet"), 1)] = ("rejected", "schema_mismatch")
-    expected[(str(root / "llm" / "e.parquet"), 1)] = ("billed", None)
-    expected[(str(root / "llm" / "e.parquet"), 2)] = ("rejected", "invalid_quantity")
+        expected[("llm/c.parquet", row)] = ("rejected", "schema_mismatch")
+    expected[("llm/d.parquet", 1)] = ("rejected", "schema_mismatch")
+    expected[("llm/e.parquet", 1)] = ("billed", None)
+    expected[("llm/e.parquet", 2)] = ("rejected", "invalid_quantity")
     return expected
 
 
@@ -208,7 +209,7 @@ def _statuses(db):
 
 def test_every_record_gets_its_exact_status_and_reason(dirty):
     root, db, _ = dirty
-    assert _statuses(db) == _expected_statuses(root)
+    assert _statuses(db) == _expected_statuses()
 
 
 def test_reconciliation_counts_every_raw_record(dirty):
@@ -234,12 +235,12 @@ def test_rejected_records_keep_their_text_file_and_line(dirty):
             db, "select source_file, source_line, raw_record from marts.rejected_usage"
         )
     }
-    torn = rows[(str(root / "llm" / "a.jsonl"), 3)]
+    torn = rows[("llm/a.jsonl", 3)]
     assert torn == '{"event_id": "x1", "tenant_id": "acme", "occ'
-    assert rows[(str(root / "tts" / "a.jsonl"), 4)] == "not json at all"
-    parquet_row = json.loads(rows[(str(root / "llm" / "e.parquet"), 2)])
+    assert rows[("tts/a.jsonl", 4)] == "not json at all"
+    parquet_row = json.loads(rows[("llm/e.parquet", 2)])
     assert parquet_row["event_id"] == "x14" and parquet_row["input_tokens"] == "-5"
-    mismatch = json.loads(rows[(str(root / "llm" / "c.parquet"), 2)])
+    mismatch = json.loads(rows[("llm/c.parquet", 2)])
     assert mismatch["event_id"] == "m2" and "output_tokens" not in mismatch
 
 
