@@ -62,7 +62,12 @@ def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> 
         )
     else:
         first, through = closed[0]
-        span = f"every day up to {through}" if first is None else f"{first} to {through}"
+        if first is None:
+            span = f"every day up to {through}"
+        elif first == through:
+            span = str(through)
+        else:
+            span = f"{first} to {through}"
         print(f"Closed {span} in {database}")
         if not issued:
             print("  no bills: no priced usage on those days")
