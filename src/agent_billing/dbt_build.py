@@ -38,6 +38,10 @@ def run_dbt_build(
         command.append("--quiet")
     command += [
         "build",
+        # unit tests check the SQL, not the data: they run in CI (make test), as dbt
+        # recommends, not in every production run
+        "--exclude-resource-type",
+        "unit_test",
         "--project-dir",
         str(root),
         "--profiles-dir",

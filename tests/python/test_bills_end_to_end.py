@@ -6,10 +6,15 @@ typed from the pricing page), never from the pipeline's own output.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from conftest import column_types, query, run_billing, write_jsonl, write_parquet
+from conftest import REPO, column_types, query, run_billing, write_jsonl, write_parquet
 from reference_billing import expected_bills
 
 BILLING_DATE = "2026-01-06"
@@ -307,3 +312,20 @@ def test_all_records_are_billed_and_the_run_says_so(built):
     ) == [("asr", 4, 4, 0), ("llm", 12, 12, 0), ("tts", 4, 4, 0)]
     assert "Closed every day up to 2026-01-06" in result.stdout
     assert "llm: 12 raw in 2 files = 12 billed" in result.stdout
+
+
+def test_plain_dbt_build_runs_every_unit_test_and_passes(tmp_path):
+    """What an orchestrator runs; `billing run` leaves the unit tests to CI, this is CI."""
+    root = tmp_path / "usage"
+    write_jsonl(root / "llm" / "part-0.jsonl", LLM_JSONL)
+    env = dict(os.environ, BILLING_DB_PATH=str(tmp_path / "billing.duckdb"))
+    dbt = str(Path(sys.executable).parent / "dbt")
+    dbt_vars = json.dumps({"usage_root": str(root), "billing_date": BILLING_DATE})
+    result = subprocess.run(
+        [dbt, "build", "--vars", dbt_vars], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = json.loads((REPO / "target" / "run_results.json").read_text())["results"]
+    unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) == 10
+    assert {r["status"] for r in unit_tests} == {"pass"}
