@@ -268,7 +268,7 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
                         os.link(file, target / file.name)
 
     billing = str(Path(sys.executable).parent / "billing")
-    memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "2GB")
+    memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "1536MB")
     results: dict[str, list[tuple[float, int]]] = {}
 
     def billing_run(db: Path, last: dt.date) -> tuple[float, int]:

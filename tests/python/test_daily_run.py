@@ -63,6 +63,7 @@ EXPECTED = [
     ("llm", "2026-04-04", D4),
 ]
 BILLS_SQL = "select * from marts.daily_bills order by all"
+RECONCILIATION_SQL = "select * from marts.usage_reconciliation order by stream"
 LINES_SQL = "select * from marts.bill_line_items order by all"
 
 
@@ -100,11 +101,11 @@ def days(tmp_path_factory):
     write_jsonl(root / "asr" / "date=2026-04-01" / "a.jsonl", [S1])
     seen["day1"] = run("2026-04-01")
     seen["day1_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
-    seen["day1_reconciliation"] = query(db, "select * from marts.usage_reconciliation")
+    seen["day1_reconciliation"] = query(db, RECONCILIATION_SQL)
 
     seen["rerun"] = run("2026-04-01")
     seen["rerun_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
-    seen["rerun_reconciliation"] = query(db, "select * from marts.usage_reconciliation")
+    seen["rerun_reconciliation"] = query(db, RECONCILIATION_SQL)
 
     conflicting_e2 = dict(E2, input_tokens=5001)
     write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [E1, conflicting_e2, L1, N2, M1])
