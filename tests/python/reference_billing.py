@@ -1,8 +1,8 @@
 """An independent computation of the bills, in Python decimals, for the tests.
 
-Prices are typed in here from the pricing page (reference/agent-metering-and-
-billing.txt), not read from the seeds, so a wrong seed or a wrong formula in
-SQL shows up as a difference.
+Prices are typed in here from the published pricing page (Agent Metering and
+Billing), not read from the seeds, so a wrong seed or a wrong formula in SQL
+shows up as a difference.
 """
 
 from __future__ import annotations
