@@ -104,6 +104,21 @@
 {%- endmacro %}
 
 
+{#- Who issues the bills: FOCUS ProviderName and InvoiceIssuerName. -#}
+{% macro invoice_issuer_name() -%}
+    {%- set name = var('invoice_issuer_name', 'Agent Platform') -%}
+    {%- if name is not string or name | trim == ''
+        or name | length > 200
+        or modules.re.search('[\x00-\x1f]', name) -%}
+        {{ billing_config_error(
+            'invoice_issuer_name',
+            'must be a name of 1 to 200 printable characters'
+        ) }}
+    {%- endif -%}
+    {{- return(name | trim) -}}
+{%- endmacro %}
+
+
 {#- SQL literals of the checked values, for models. -#}
 {% macro billing_date_literal() -%}
     date '{{ billing_date() }}'
@@ -113,12 +128,17 @@
     '{{ billing_timezone() }}'
 {%- endmacro %}
 
+{% macro invoice_issuer_name_literal() -%}
+    '{{ invoice_issuer_name() | replace("'", "''") }}'
+{%- endmacro %}
+
 
 {% macro validate_billing_config() %}
     {%- if execute -%}
         {%- set zone = billing_timezone() -%}
         {%- set _ = late_window_days() -%}
         {%- set _ = billing_date() -%}
+        {%- set _ = invoice_issuer_name() -%}
         {%- set root = usage_root() -%}
         {{ adapter.dispatch('validate_billing_config', 'agent_billing')(
             zone, root

@@ -2,9 +2,10 @@
     Grain test: no two rows share the same values of these columns.
     only_this_run: check the rows written by this run against the whole
     table (for append-only ledgers, whose older rows were checked when they
-    were written), so that the cost follows the new data.
+    were written), so that the cost follows the new data. run_id_column
+    names the column holding the run id.
 -#}
-{% test unique_combination_of_columns(model, combination_of_columns, only_this_run=false) %}
+{% test unique_combination_of_columns(model, combination_of_columns, only_this_run=false, run_id_column='billing_run_id') %}
     {%- set columns = combination_of_columns | join(', ') %}
     select
         {{ columns }},
@@ -14,7 +15,7 @@
     where ({{ columns }}) in (
         select ({{ columns }})
         from {{ model }}
-        where billing_run_id = '{{ billing_run_id() }}'
+        where {{ run_id_column }} = '{{ billing_run_id() }}'
     )
     {%- endif %}
     group by {{ columns }}

@@ -78,3 +78,45 @@
         when 2 then cast(round({{ amount }}, 2) as decimal(38, 2))
     end
 {%- endmacro %}
+
+
+{#-
+    A line's quantity in its pricing unit (FOCUS PricingQuantity): millions
+    of tokens, hours of audio, thousands of characters. Exact for tokens and
+    characters; hours are seconds / 3600 rounded half away from zero at the
+    12th decimal, computed on integers like asr_amount.
+-#}
+{% macro pricing_quantity(fee_type, quantity) -%}
+    case {{ fee_type }}
+        when 'model' then cast(
+            cast({{ quantity }} as decimal(38, 6))
+            * cast(0.000001 as decimal(7, 6))
+            as decimal(38, 12)
+        )
+        when 'asr' then {{ audio_hours(quantity) }}
+        when 'tts' then cast(
+            cast({{ quantity }} as decimal(38, 6))
+            * cast(0.001 as decimal(4, 3))
+            as decimal(38, 12)
+        )
+    end
+{%- endmacro %}
+
+{% macro audio_hours(seconds) -%}
+    {{ return(adapter.dispatch('audio_hours', 'agent_billing')(seconds)) }}
+{%- endmacro %}
+
+{% macro default__audio_hours(seconds) -%}
+    cast(
+        cast(
+            (
+                cast(cast({{ seconds }} as decimal(38, 6)) * 1000000 as hugeint)
+                * 1000000
+                + 1800
+            ) // 3600  -- ok: integer division on HUGEINT
+            as decimal(38, 0)
+        )
+        * cast(0.000000000001 as decimal(13, 12))
+        as decimal(38, 12)
+    )
+{%- endmacro %}

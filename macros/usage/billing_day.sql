@@ -13,3 +13,13 @@
     {{ day }} >= {{ prices }}.effective_from
     and ({{ prices }}.effective_to is null or {{ day }} < {{ prices }}.effective_to)
 {%- endmacro %}
+
+
+{#- The instant a billing day starts: its midnight in billing_timezone. -#}
+{% macro billing_day_start(day) -%}
+    {{ return(adapter.dispatch('billing_day_start', 'agent_billing')(day)) }}
+{%- endmacro %}
+
+{% macro default__billing_day_start(day) -%}
+    (cast({{ day }} as timestamp) at time zone {{ billing_timezone_literal() }})
+{%- endmacro %}

@@ -30,85 +30,11 @@ currencies as (
     select * from {{ ref('stg_pricing__currencies') }}
 ),
 
-daily_quantities as (
-    select
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item,
-        sum(input_tokens) as input_tokens,
-        count(*) filter (where input_tokens > 0) as input_token_events,
-        sum(output_tokens) as output_tokens,
-        count(*) filter (where output_tokens > 0) as output_token_events,
-        sum(audio_seconds) as audio_seconds,
-        count(*) filter (where audio_seconds > 0) as audio_events,
-        sum(characters) as characters,
-        count(*) filter (where characters > 0) as character_events
-    from billed_events
-    group by
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item
-),
-
 {# One row per billing item: LLM usage splits into input and output. #}
 item_quantities as (
-    select
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item,
-        'input' as price_component,
-        cast(input_tokens as decimal(38, 6)) as quantity,
-        input_token_events as event_count
-    from daily_quantities
-    where stream = 'llm'
-
-    union all
-
-    select
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item,
-        'output' as price_component,
-        cast(output_tokens as decimal(38, 6)) as quantity,
-        output_token_events as event_count
-    from daily_quantities
-    where stream = 'llm'
-
-    union all
-
-    select
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item,
-        'audio' as price_component,
-        cast(audio_seconds as decimal(38, 6)) as quantity,
-        audio_events as event_count
-    from daily_quantities
-    where stream = 'asr'
-
-    union all
-
-    select
-        bill_date,
-        usage_date,
-        tenant_id,
-        stream,
-        catalog_item,
-        'characters' as price_component,
-        cast(characters as decimal(38, 6)) as quantity,
-        character_events as event_count
-    from daily_quantities
-    where stream = 'tts'
+    {{ item_quantities(
+        'billed_events', ['bill_date', 'usage_date', 'tenant_id']
+    ) }}
 ),
 
 priced as (

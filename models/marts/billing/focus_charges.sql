@@ -1,0 +1,143 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='fail',
+) }}
+
+{#
+    The bill lines in the shape of the FinOps FOCUS specification (1.2):
+    one charge per bill line, written by the run that issues the line and
+    never changed after (like the lines). Each mapping choice is described
+    in _billing__models.yml and the README. In short: a tenant is both the
+    billing account and the sub-account; a daily bill is the invoice and
+    its day the billing period; the usage day is the charge period;
+    BilledCost and EffectiveCost are the line's amount_due, ListCost and
+    ContractedCost its exact amount (no discounts exist); columns of the
+    specification that do not apply (commitments, regions, resources) are
+    left out rather than filled with nulls. x_ columns are this project's.
+
+    FOCUS column names are PascalCase; they are quoted so that every engine
+    keeps their case.
+#}
+-- noqa: disable=RF06
+with bill_line_items as (
+    select * from {{ ref('bill_line_items') }}
+    {%- if is_incremental() %}
+    where billing_run_id = '{{ billing_run_id() }}'
+    {%- endif %}
+),
+
+prices as (
+    select * from {{ ref('int_prices_unioned') }}
+),
+
+publishers as (
+    select * from {{ ref('stg_pricing__catalog_publishers') }}
+),
+
+lines as (
+    select
+        bill_line_items.*,
+        prices.stream,
+        prices.price_component,
+        publishers.publisher_name
+    from bill_line_items
+    left join prices
+        on
+            bill_line_items.fee_type = prices.fee_type
+            and bill_line_items.catalog_item = prices.catalog_item
+            and bill_line_items.billing_item = prices.billing_item
+            and bill_line_items.price_effective_from = prices.effective_from
+    left join publishers
+        on
+            prices.stream = publishers.stream
+            and bill_line_items.catalog_item = publishers.catalog_item
+),
+
+final as (
+    select
+        tenant_id as "BillingAccountId",
+        tenant_id as "BillingAccountName",
+        'Tenant' as "BillingAccountType",
+        tenant_id as "SubAccountId",
+        tenant_id as "SubAccountName",
+        'Tenant' as "SubAccountType",
+        concat_ws(
+            '/', strftime(bill_date, '%Y-%m-%d'), tenant_id, currency
+        ) as "InvoiceId",
+        {{ invoice_issuer_name_literal() }} as "InvoiceIssuerName",
+        {{ invoice_issuer_name_literal() }} as "ProviderName",
+        publisher_name as "PublisherName",
+        {{ billing_day_start('bill_date') }} as "BillingPeriodStart",
+        {{ billing_day_start('bill_date + 1') }} as "BillingPeriodEnd",
+        {{ billing_day_start('usage_date') }} as "ChargePeriodStart",
+        {{ billing_day_start('usage_date + 1') }} as "ChargePeriodEnd",
+        'Usage' as "ChargeCategory",
+        cast(null as varchar) as "ChargeClass",
+        'Usage-Based' as "ChargeFrequency",
+        billing_item
+        || ' on '
+        || strftime(usage_date, '%Y-%m-%d')
+        || case
+            when is_late
+                then
+                    ' (late usage, billed on '
+                    || strftime(bill_date, '%Y-%m-%d')
+                    || ')'
+            else ''
+        end as "ChargeDescription",
+        currency as "BillingCurrency",
+        amount_due as "BilledCost",
+        amount_due as "EffectiveCost",
+        amount as "ListCost",
+        amount as "ContractedCost",
+        unit_price as "ListUnitPrice",
+        unit_price as "ContractedUnitPrice",
+        'Standard' as "PricingCategory",
+        {{ pricing_quantity('fee_type', 'quantity') }} as "PricingQuantity",
+        case fee_type
+            when 'model' then '1000000 Tokens'
+            when 'asr' then 'Hours'
+            when 'tts' then '1000 Characters'
+        end as "PricingUnit",
+        quantity as "ConsumedQuantity",
+        case fee_type
+            when 'model' then 'Tokens'
+            when 'asr' then 'Seconds'
+            when 'tts' then 'Characters'
+        end as "ConsumedUnit",
+        case fee_type
+            when 'model' then 'Language Models'
+            else 'Smart Voice'
+        end as "ServiceName",
+        'AI and Machine Learning' as "ServiceCategory",
+        case fee_type
+            when 'model' then 'Generative AI'
+            else 'Natural Language Processing'
+        end as "ServiceSubcategory",
+        concat_ws('/', stream, catalog_item, price_component) as "SkuId",
+        concat_ws(
+            '/',
+            stream,
+            catalog_item,
+            price_component,
+            strftime(price_effective_from, '%Y-%m-%d')
+        ) as "SkuPriceId",
+        case price_component
+            when 'input' then 'Input Tokens'
+            when 'output' then 'Output Tokens'
+            when 'audio' then 'Audio Seconds'
+            when 'characters' then 'Output Characters'
+        end as "SkuMeter",
+        bill_date as "x_BillDate",
+        usage_date as "x_UsageDate",
+        is_late as "x_IsLate",
+        billing_item as "x_BillingItem",
+        event_count as "x_EventCount",
+        billing_run_id as "x_BillingRunId",
+        issued_at as "x_IssuedAt"
+    from lines
+)
+
+select * from final

@@ -1,0 +1,42 @@
+-- Every bill issued by this run has its FOCUS charges, one per line, and
+-- they add up to the bill: BilledCost to amount_due, ListCost to
+-- total_amount. FOCUS names are quoted to keep their case on every engine.
+-- noqa: disable=RF06
+with bills as (
+    select * from {{ ref('daily_bills') }}
+    where billing_run_id = '{{ billing_run_id() }}'
+),
+
+charges as (
+    select
+        "x_BillDate" as bill_date,
+        "SubAccountId" as tenant_id,
+        "BillingCurrency" as currency,
+        sum("BilledCost") as billed_cost,
+        sum("ListCost") as list_cost,
+        count(*) as charge_count
+    from {{ ref('focus_charges') }}
+    where "x_BillingRunId" = '{{ billing_run_id() }}'
+    group by "x_BillDate", "SubAccountId", "BillingCurrency"
+)
+
+select
+    coalesce(bills.bill_date, charges.bill_date) as bill_date,
+    coalesce(bills.tenant_id, charges.tenant_id) as tenant_id,
+    coalesce(bills.currency, charges.currency) as currency,
+    bills.amount_due,
+    charges.billed_cost,
+    bills.total_amount,
+    charges.list_cost
+from bills
+full outer join charges
+    on
+        bills.bill_date = charges.bill_date
+        and bills.tenant_id = charges.tenant_id
+        and bills.currency = charges.currency
+where
+    bills.bill_date is null
+    or charges.bill_date is null
+    or bills.amount_due <> charges.billed_cost
+    or bills.total_amount <> charges.list_cost
+    or bills.line_count <> charges.charge_count
