@@ -1,4 +1,4 @@
-"""The `billing` command: the daily job, publishing, status and the demo, around `dbt build`."""
+"""The `billing` command: the daily job, publishing, status, exports and the demo, around `dbt build`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent_billing import daily_run, report, sample_data
+from agent_billing import daily_run, exports, report, sample_data
 from agent_billing.dbt_build import BuildResult, last_build_status
 from agent_billing.project import db_path, project_dir, sample_usage_root
 
@@ -41,6 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("status", help="last closed day, pending usage, last run's outcome")
 
+    export = commands.add_parser(
+        "export",
+        help="write one tenant's bills, lines, statements, FOCUS charges and agent costs "
+        "(Parquet and CSV), nobody else's rows",
+    )
+    export.add_argument("--tenant", required=True, help="the tenant_id to export")
+    export.add_argument("--out", required=True, help="folder to write the files into")
+
+    show = commands.add_parser("show", help="print a tenant's bill the way a person reads one")
+    show.add_argument("--tenant", required=True, help="the tenant_id")
+    show.add_argument("--date", help="the bill's day, YYYY-MM-DD (default: the tenant's latest)")
+
     demo = commands.add_parser(
         "demo", help="generate sample usage if there is none, bill it, print the bills"
     )
@@ -58,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         return _publish()
     if args.command == "status":
         return _status()
+    if args.command == "export":
+        return _export(args.tenant, Path(args.out))
+    if args.command == "show":
+        return _show(args.tenant, args.date)
     return _demo(args.verbose)
 
 
@@ -138,6 +154,27 @@ def _status() -> int:
         print(f"No run yet ({database} does not exist).")
         return 0
     report.print_status(database, outcome, daily_run.publish_path(database))
+    return 0
+
+
+def _export(tenant_id: str, out_dir: Path) -> int:
+    try:
+        result = exports.export_tenant(daily_run.publish_path(db_path()), tenant_id, out_dir)
+    except exports.ExportError as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{table} {rows}" for table, rows in result.row_counts.items())
+    due = ", ".join(f"{currency} {amount}" for currency, amount in result.amount_due.items())
+    print(f"Exported tenant {tenant_id} to {result.directory}: {counts} rows; amount due {due}")
+    return 0
+
+
+def _show(tenant_id: str, bill_date: str | None) -> int:
+    try:
+        print(exports.format_bills(daily_run.publish_path(db_path()), tenant_id, bill_date))
+    except exports.ExportError as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -110,10 +110,33 @@ def publish(db: Path) -> Path:
             connection.execute(
                 f'create table marts."{table}" as select * from warehouse.marts."{table}"'
             )
+        _copy_comments(connection)
         connection.execute("detach warehouse")
         connection.execute("checkpoint")
     os.replace(staging, target)
     return target
+
+
+def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
+    """The tables' and columns' descriptions (dbt docs), for BI tools to show."""
+    tables = connection.execute(
+        "select table_name, comment from duckdb_tables() "
+        "where database_name = 'warehouse' and schema_name = 'marts' and comment is not null"
+    ).fetchall()
+    for table, comment in tables:
+        connection.execute(f'comment on table marts."{table}" is {_sql_string(comment)}')
+    columns = connection.execute(
+        "select table_name, column_name, comment from duckdb_columns() "
+        "where database_name = 'warehouse' and schema_name = 'marts' and comment is not null"
+    ).fetchall()
+    for table, column, comment in columns:
+        connection.execute(
+            f'comment on column marts."{table}"."{column}" is {_sql_string(comment)}'
+        )
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.strip().replace("'", "''") + "'"
 
 
 def _sql_path(path: Path) -> str:
