@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench docs clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,13 @@ lint: setup
 SCALE ?= default
 bench: setup
 	$(BIN)/python -m agent_billing.bench --scale $(SCALE) --report BENCHMARKS.md
+
+# The dbt docs site (every model, column, test and exposure) from the warehouse
+# BILLING_DB_PATH, as one self-contained page.
+docs: setup
+	@test -f "$${BILLING_DB_PATH:-warehouse/billing.duckdb}" || { echo "make docs: no warehouse at $${BILLING_DB_PATH:-warehouse/billing.duckdb} yet; run 'make run' first (the docs read the tables' columns from it)"; exit 2; }
+	$(BIN)/dbt docs generate --static --quiet
+	@echo "Docs site: target/static_index.html (open it in a browser; or run $(BIN)/dbt docs serve)"
 
 clean:
 	rm -rf target logs warehouse/*.duckdb* warehouse/.*.work sample_data bench_data

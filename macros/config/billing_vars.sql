@@ -133,8 +133,9 @@
 {%- endmacro %}
 
 
+{#- Not for `dbt docs generate`: documenting the project needs no usage file. -#}
 {% macro validate_billing_config() %}
-    {%- if execute -%}
+    {%- if execute and flags.WHICH != 'generate' -%}
         {%- set zone = billing_timezone() -%}
         {%- set _ = late_window_days() -%}
         {%- set _ = billing_date() -%}

@@ -1,4 +1,4 @@
-"""The `billing` command: the daily job, publishing, status, exports and the demo, around `dbt build`."""
+"""The `billing` command around `dbt build`: the daily job, publish, status, export, show, demo."""
 
 from __future__ import annotations
 

@@ -112,7 +112,9 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
         "last_bill_date": max(last for _, _, _, last in totals).isoformat(),
         "amount_due_by_currency": amount_due,
         "row_counts": row_counts,
-        "files": sorted(f"{table}.{kind}" for table in TENANT_TABLES for kind in ("parquet", "csv")),
+        "files": sorted(
+            f"{table}.{kind}" for table in TENANT_TABLES for kind in ("parquet", "csv")
+        ),
     }
     _write_atomically(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return ExportResult(out_dir, row_counts, amount_due)
@@ -167,7 +169,9 @@ def format_bills(published: Path, tenant_id: str, bill_date: str | None) -> str:
             try:
                 day = dt.date.fromisoformat(bill_date)
             except ValueError:
-                raise ExportError(f"--date '{bill_date}' is not a date in YYYY-MM-DD form") from None
+                raise ExportError(
+                    f"--date '{bill_date}' is not a date in YYYY-MM-DD form"
+                ) from None
         bills = connection.execute(
             """
             select currency, amount_due, total_amount, line_count, issued_at, billing_run_id

@@ -33,7 +33,12 @@ def write_parquet(path: Path, select_sql: str) -> None:
 
 def run_billing(*args: str, db: Path, project: Path = REPO) -> subprocess.CompletedProcess:
     """`billing ARGS` with its own warehouse file (and, if given, a copy of the project)."""
-    env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project))
+    env = dict(
+        os.environ,
+        BILLING_DB_PATH=str(db),
+        BILLING_PUBLISH_PATH=str(db.with_name(f"{db.stem}_published{db.suffix}")),
+        BILLING_PROJECT_DIR=str(project),
+    )
     return subprocess.run(
         [BILLING, *args], env=env, capture_output=True, text=True, check=False, timeout=600
     )
@@ -78,3 +83,158 @@ def project_copy(tmp_path: Path) -> Path:
     for folder in ("models", "macros", "seeds", "tests/singular"):
         shutil.copytree(REPO / folder, copy / folder)
     return copy
+
+
+# --- bills for the analyst-facing tests (exports, FOCUS, statements, BI) -------------------
+
+# Two billing days across a month end. Tenant "acme" uses CNY and USD items
+# through several agents (and once without an agent); "globex" uses USD and CNY
+# items through one agent. e7 is late: it happened on 03-31 but arrives with
+# the 04-01 files, after 03-31 was closed.
+ANALYTICS_DAY_1 = "2026-03-31"
+ANALYTICS_DAY_2 = "2026-04-01"
+ANALYTICS_EVENTS_DAY_1 = {
+    "llm": [
+        {
+            "event_id": "e1",
+            "tenant_id": "acme",
+            "agent_id": "a1",
+            "occurred_at": "2026-03-31T01:00:00Z",
+            "model": "qwen-max",
+            "input_tokens": 1234567,
+            "output_tokens": 76543,
+        },
+        {
+            "event_id": "e2",
+            "tenant_id": "acme",
+            "agent_id": "a2",
+            "occurred_at": "2026-03-31T10:00:00+08:00",
+            "model": "qwen-max",
+            "input_tokens": 1000,
+            "output_tokens": 2001,
+        },
+        {
+            "event_id": "e3",
+            "tenant_id": "acme",
+            "occurred_at": "2026-03-31T02:00:00Z",
+            "model": "gpt-4o",
+            "input_tokens": 50000,
+            "output_tokens": 0,
+        },
+        {
+            "event_id": "e4",
+            "tenant_id": "globex",
+            "agent_id": "g1",
+            "occurred_at": "2026-03-31T03:00:00Z",
+            "model": "claude-3-7-sonnet",
+            "input_tokens": 10000,
+            "output_tokens": 3333,
+        },
+    ],
+    "asr": [
+        # five agents of 0.001 s: the line is 0.000006944444, five rounded
+        # agent amounts would make 0.000006944445
+        *(
+            {
+                "event_id": f"s{n}",
+                "tenant_id": "acme",
+                "agent_id": f"a{n}",
+                "occurred_at": "2026-03-31T04:00:00Z",
+                "vendor": "aispeech",
+                "audio_seconds": "0.001",
+            }
+            for n in range(1, 6)
+        ),
+        {
+            "event_id": "s6",
+            "tenant_id": "globex",
+            "agent_id": "g1",
+            "occurred_at": "2026-03-31T05:00:00Z",
+            "vendor": "google",
+            "audio_seconds": 5400.5,
+        },
+    ],
+    "tts": [
+        {
+            "event_id": "t1",
+            "tenant_id": "acme",
+            "agent_id": "a1",
+            "occurred_at": "2026-03-31T06:00:00Z",
+            "vendor": "azure",
+            "characters": 12345,
+        },
+        {
+            "event_id": "t2",
+            "tenant_id": "globex",
+            "agent_id": "g1",
+            "occurred_at": "2026-03-31T07:00:00Z",
+            "vendor": "volcano-ark",
+            "characters": 125,
+        },
+    ],
+}
+ANALYTICS_EVENTS_DAY_2 = {
+    "llm": [
+        {
+            "event_id": "e5",
+            "tenant_id": "acme",
+            "agent_id": "a1",
+            "occurred_at": "2026-04-01T01:00:00Z",
+            "model": "deepseek-chat",
+            "input_tokens": 98765,
+            "output_tokens": 4321,
+        },
+        {
+            "event_id": "e6",
+            "tenant_id": "globex",
+            "agent_id": "g1",
+            "occurred_at": "2026-04-01T02:00:00Z",
+            "model": "gpt-4o-mini",
+            "input_tokens": 1000000,
+            "output_tokens": 500,
+        },
+        {
+            "event_id": "e7",
+            "tenant_id": "acme",
+            "agent_id": "a2",
+            "occurred_at": "2026-03-31T05:00:00Z",
+            "model": "qwen-max",
+            "input_tokens": 500000,
+            "output_tokens": 0,
+        },
+    ],
+}
+
+
+def analytics_billed_events() -> list[tuple[str, str, dict]]:
+    """(stream, bill_date, event) for every event of the analytics fixture."""
+    billed = [
+        (stream, ANALYTICS_DAY_1, event)
+        for stream, events in ANALYTICS_EVENTS_DAY_1.items()
+        for event in events
+    ]
+    billed += [
+        (stream, ANALYTICS_DAY_2, event)
+        for stream, events in ANALYTICS_EVENTS_DAY_2.items()
+        for event in events
+    ]
+    return billed
+
+
+@pytest.fixture(scope="session")
+def analytics_bills(tmp_path_factory) -> dict[str, Path]:
+    """Two daily runs over the analytics fixture; the warehouse and its published copy."""
+    root = tmp_path_factory.mktemp("analytics")
+    usage = root / "usage"
+    db = root / "warehouse" / "billing.duckdb"
+    for stream, events in ANALYTICS_EVENTS_DAY_1.items():
+        write_jsonl(usage / stream / "date=2026-03-31" / "part-0.jsonl", events)
+    first = run_billing("run", "--date", ANALYTICS_DAY_1, "--usage-root", str(usage), db=db)
+    assert first.returncode == 0, first.stderr + first.stdout
+    for stream, events in ANALYTICS_EVENTS_DAY_2.items():
+        write_jsonl(usage / stream / "date=2026-04-01" / "part-0.jsonl", events)
+    second = run_billing("run", "--date", ANALYTICS_DAY_2, "--usage-root", str(usage), db=db)
+    assert second.returncode == 0, second.stderr + second.stdout
+    published = db.with_name("billing_published.duckdb")
+    assert published.is_file()
+    return {"db": db, "published": published, "usage": usage}

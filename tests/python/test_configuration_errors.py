@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import project_copy, run_billing, table_exists, write_jsonl
+from conftest import REPO, project_copy, run_billing, table_exists, write_jsonl
 
 GOOD_EVENT = {
     "event_id": "e1",
@@ -122,3 +125,22 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     assert "model_aliases_model_is_in_the_catalog" in output and "from_field=gpt-5" in output
     assert not table_exists(db, "marts", "daily_bills")
     assert not table_exists(db, "marts", "bill_line_items")
+
+
+def test_a_blank_invoice_issuer_name_is_named(tmp_path, usage_root):
+    """invoice_issuer_name (FOCUS ProviderName) is a dbt var only: plain `dbt build` checks it."""
+    db = tmp_path / "billing.duckdb"
+    vars_ = f'{{usage_root: "{usage_root}", billing_date: "2026-03-09", invoice_issuer_name: " "}}'
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--vars", vars_],
+        cwd=REPO,
+        env=dict(os.environ, BILLING_DB_PATH=str(db)),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert "Invalid dbt var 'invoice_issuer_name'" in result.stdout + result.stderr
+    assert not table_exists(db, "marts", "focus_charges")
+    assert not table_exists(db, "staging", "stg_usage__llm_events")
