@@ -40,13 +40,21 @@
 {%- endmacro %}
 
 {% macro default__asr_amount(seconds, price_per_hour) -%}
+    {{ per_3600_in_e12(
+        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as hugeint)'
+        ~ ' * cast(cast(' ~ price_per_hour ~ ' as decimal(18, 6)) * 1000000 as hugeint)'
+    ) }}
+{%- endmacro %}
+
+
+{#-
+    An integer count of 1e-12 units times 3600, divided by 3600 with rounding
+    half away from zero (for values >= 0), as DECIMAL(38,12).
+-#}
+{% macro per_3600_in_e12(units_times_3600) -%}
     cast(
         cast(
-            (
-                cast(cast({{ seconds }} as decimal(38, 6)) * 1000000 as hugeint)
-                * cast(cast({{ price_per_hour }} as decimal(18, 6)) * 1000000 as hugeint)
-                + 1800
-            ) // 3600  -- ok: integer division on HUGEINT
+            ({{ units_times_3600 }} + 1800) // 3600  -- ok: integer division on HUGEINT
             as decimal(38, 0)
         )
         * cast(0.000000000001 as decimal(13, 12))
@@ -107,16 +115,8 @@
 {%- endmacro %}
 
 {% macro default__audio_hours(seconds) -%}
-    cast(
-        cast(
-            (
-                cast(cast({{ seconds }} as decimal(38, 6)) * 1000000 as hugeint)
-                * 1000000
-                + 1800
-            ) // 3600  -- ok: integer division on HUGEINT
-            as decimal(38, 0)
-        )
-        * cast(0.000000000001 as decimal(13, 12))
-        as decimal(38, 12)
-    )
+    {{ per_3600_in_e12(
+        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as hugeint)'
+        ~ ' * 1000000'
+    ) }}
 {%- endmacro %}

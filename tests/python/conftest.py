@@ -44,6 +44,19 @@ def run_billing(*args: str, db: Path, project: Path = REPO) -> subprocess.Comple
     )
 
 
+def run_dbt(*args: str, db: Path, project: Path = REPO) -> subprocess.CompletedProcess:
+    """Plain `dbt ARGS` in the project, into its own warehouse file."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args],
+        cwd=project,
+        env=dict(os.environ, BILLING_DB_PATH=str(db)),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
 def query(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as connection:
         return connection.execute(sql).fetchall()

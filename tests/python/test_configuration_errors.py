@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, project_copy, run_billing, table_exists, write_jsonl
+from conftest import project_copy, run_billing, run_dbt, table_exists, write_jsonl
 
 GOOD_EVENT = {
     "event_id": "e1",
@@ -131,15 +128,7 @@ def test_a_blank_invoice_issuer_name_is_named(tmp_path, usage_root):
     """invoice_issuer_name (FOCUS ProviderName) is a dbt var only: plain `dbt build` checks it."""
     db = tmp_path / "billing.duckdb"
     vars_ = f'{{usage_root: "{usage_root}", billing_date: "2026-03-09", invoice_issuer_name: " "}}'
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--vars", vars_],
-        cwd=REPO,
-        env=dict(os.environ, BILLING_DB_PATH=str(db)),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    result = run_dbt("build", "--vars", vars_, db=db)
     assert result.returncode != 0
     assert "Invalid dbt var 'invoice_issuer_name'" in result.stdout + result.stderr
     assert not table_exists(db, "marts", "focus_charges")

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import REPO
-
-DBT = str(Path(sys.executable).parent / "dbt")
+from conftest import run_dbt
 
 
 def test_every_mart_and_ledger_column_is_described(analytics_bills, tmp_path):
     database = tmp_path / "billing.duckdb"
     shutil.copy(analytics_bills["db"], database)  # dbt opens it for writing
     target = tmp_path / "target"
-    completed = subprocess.run(
-        [DBT, "docs", "generate", "--static", "--quiet", "--target-path", str(target)],
-        cwd=REPO,
-        env=dict(os.environ, BILLING_DB_PATH=str(database)),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    completed = run_dbt(
+        "docs", "generate", "--static", "--quiet", "--target-path", str(target), db=database
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert (target / "static_index.html").stat().st_size > 0
