@@ -192,6 +192,7 @@ def _demo(verbose: bool) -> int:
             f"duckdb.connect('{daily_run.publish_path(db_path())}', read_only=True)"
             ".sql('from marts.daily_bills order by all').show()\""
         )
+        print("A bill as a person reads it:\n  .venv/bin/billing show --tenant tenant-01")
     return status
 
 
