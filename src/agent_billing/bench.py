@@ -381,8 +381,10 @@ def _write_report(path: Path, summary: dict, scale: str, repeats: int) -> None:
         "(target <= 1.2)",
         "",
     ]
+    existing = path.read_text() if path.exists() else ""
+    separator = "\n" if existing and not existing.endswith("\n\n") else ""
     with path.open("a") as handle:
-        handle.write("\n".join(lines) + "\n")
+        handle.write(separator + "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
