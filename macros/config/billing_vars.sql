@@ -41,10 +41,18 @@
 {%- endmacro %}
 
 
-{#- The last day to bill, as 'YYYY-MM-DD'; default: yesterday in the zone. -#}
+{#-
+    The last day to bill, as 'YYYY-MM-DD': the var billing_date, else the
+    environment variable BILLING_DATE (what `billing run` sets: unlike a var,
+    a new value each day does not force dbt to parse the whole project
+    again), else yesterday in the zone.
+-#}
 {% macro billing_date() -%}
     {%- set raw = var('billing_date', '') -%}
     {%- set raw = '' if raw is none else raw | string | trim -%}
+    {%- if raw == '' -%}
+        {%- set raw = env_var('BILLING_DATE', '') | trim -%}
+    {%- endif -%}
     {%- if raw == '' -%}
         {%- set now = modules.datetime.datetime.now(
             modules.pytz.timezone(billing_timezone())

@@ -28,11 +28,22 @@ class BuildResult:
 def run_dbt_build(
     dbt_vars: dict[str, object], quiet: bool = True, database: Path | None = None
 ) -> BuildResult:
-    """`dbt build` with the given vars into database (default BILLING_DB_PATH)."""
+    """`dbt build` with the given vars into database (default BILLING_DB_PATH).
+
+    billing_date goes to dbt as the environment variable BILLING_DATE rather than
+    as a var: it changes every day, and a changed var makes dbt parse the whole
+    project again (about 4 s), while a changed environment variable does not.
+    """
     root = project_dir()
     database = database or db_path()
     database.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, BILLING_DB_PATH=str(database))
+    dbt_vars = dict(dbt_vars)
+    billing_date = dbt_vars.pop("billing_date", None)
+    env = dict(
+        os.environ,
+        BILLING_DB_PATH=str(database),
+        BILLING_DATE="" if billing_date is None else str(billing_date),
+    )
     command = [dbt_executable()]
     if quiet:
         command.append("--quiet")

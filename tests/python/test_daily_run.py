@@ -65,6 +65,15 @@ EXPECTED = [
 BILLS_SQL = "select * from marts.daily_bills order by all"
 RECONCILIATION_SQL = "select * from marts.usage_reconciliation order by stream"
 LINES_SQL = "select * from marts.bill_line_items order by all"
+# issued with the lines, append-only like them
+DERIVED_SQLS = (
+    "select * from marts.focus_charges order by all",
+    "select * from marts.agent_daily_costs order by all",
+)
+
+
+def _derived(db):
+    return tuple(query(db, sql) for sql in DERIVED_SQLS)
 
 
 def _lines(db):
@@ -102,10 +111,12 @@ def days(tmp_path_factory):
     seen["day1"] = run("2026-04-01")
     seen["day1_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
     seen["day1_reconciliation"] = query(db, RECONCILIATION_SQL)
+    seen["day1_derived"] = _derived(db)
 
     seen["rerun"] = run("2026-04-01")
     seen["rerun_bills"] = (query(db, BILLS_SQL), query(db, LINES_SQL))
     seen["rerun_reconciliation"] = query(db, RECONCILIATION_SQL)
+    seen["rerun_derived"] = _derived(db)
 
     conflicting_e2 = dict(E2, input_tokens=5001)
     write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [E1, conflicting_e2, L1, N2, M1])
@@ -151,12 +162,15 @@ def test_issued_bills_never_change(days):
     assert all(row in bills for row in day1_bills)
     assert all(row in lines for row in day1_lines)
     assert [row for row in bills if str(row[0]) == "2026-04-01"] == day1_bills
+    for issued, now in zip(seen["day1_derived"], _derived(db), strict=True):
+        assert issued and all(row in now for row in issued)
 
 
 def test_a_rerun_changes_no_bill_line_or_count(days):
     _, _, seen = days
     assert seen["rerun_bills"] == seen["day1_bills"]
     assert seen["rerun_reconciliation"] == seen["day1_reconciliation"]
+    assert seen["rerun_derived"] == seen["day1_derived"]
     assert "Nothing new to issue" in seen["rerun"].stdout
 
 
@@ -197,7 +211,7 @@ def test_every_event_is_charged_exactly_once_across_all_bills(days):
 
 def test_a_full_refresh_leaves_issued_bills_as_they_are(days):
     root, db, _ = days
-    before = (query(db, BILLS_SQL), query(db, LINES_SQL))
+    before = (query(db, BILLS_SQL), query(db, LINES_SQL), _derived(db))
     env = dict(os.environ, BILLING_DB_PATH=str(db))
     dbt = str(Path(sys.executable).parent / "dbt")
     result = subprocess.run(
@@ -215,7 +229,7 @@ def test_a_full_refresh_leaves_issued_bills_as_they_are(days):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    assert (query(db, BILLS_SQL), query(db, LINES_SQL)) == before
+    assert (query(db, BILLS_SQL), query(db, LINES_SQL), _derived(db)) == before
 
 
 def _small_usage(root: Path) -> None:
