@@ -304,18 +304,19 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
     last_long = FIRST_DAY + dt.timedelta(days=long_days - 1)
     billing_run(db, last_long)
     land(long_days + 1)
-    long_db = db
-    for attempt in range(repeats):
-        copy = workdir / f"warehouse-long-{attempt}" / "billing.duckdb"
-        shutil.rmtree(copy.parent, ignore_errors=True)
-        copy.parent.mkdir(parents=True)
-        shutil.copy2(long_db, copy)
-        results.setdefault("daily-30", []).append(
-            billing_run(copy, last_long + dt.timedelta(days=1))
-        )
-        shutil.rmtree(copy.parent, ignore_errors=True)
+    # Each repeat starts again from the 30-day warehouse, restored at the same path: a
+    # daily job always builds the same file, and a new path would cost dbt a full
+    # re-parse (its profile changes) that no real daily run pays.
+    snapshot = workdir / "warehouse-long-30-days.duckdb"
+    shutil.copy2(db, snapshot)
+    for _ in range(repeats):
+        shutil.copy2(snapshot, db)
+        results.setdefault("daily-30", []).append(billing_run(db, last_long + dt.timedelta(days=1)))
     _, _, expected = _baseline(root / "live", last_long + dt.timedelta(days=1), memory_limit)
-    shutil.rmtree(long_db.parent, ignore_errors=True)
+    if _pipeline_bills(db) != expected:
+        raise SystemExit("bench: after 31 days, the pipeline's bills differ from the baseline's")
+    shutil.rmtree(db.parent, ignore_errors=True)
+    snapshot.unlink()
 
     events = {
         "baseline": per_day * days,
