@@ -100,7 +100,7 @@ def publish(db: Path) -> Path:
     staging = target.parent / f".{target.name}.new"
     staging.unlink(missing_ok=True)
     with duckdb.connect(str(staging)) as connection:
-        connection.execute(f"attach '{_sql_path(db)}' as warehouse (read_only)")
+        connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
         tables = connection.execute(
             "select table_name from duckdb_tables() "
             "where database_name = 'warehouse' and schema_name = 'marts' order by table_name"
@@ -136,11 +136,12 @@ def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _sql_string(text: str) -> str:
-    return "'" + text.strip().replace("'", "''") + "'"
+    return f"'{sql_text(text.strip())}'"
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
+def sql_text(value: str | Path) -> str:
+    """A path or text made safe inside a single-quoted SQL literal."""
+    return str(value).replace("'", "''")
 
 
 def record_outcome(db: Path, outcome: dict) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from agent_billing.daily_run import sql_text
+
 # The marts a tenant receives, the column that names the tenant, and the row order.
 TENANT_TABLES: dict[str, tuple[str, str]] = {
     "daily_bills": ("tenant_id", "bill_date, currency"),
@@ -49,12 +51,8 @@ def _open_published(published: Path) -> duckdb.DuckDBPyConnection:
             f"no published bills at {published}: run 'billing run' (or 'billing publish') first"
         )
     connection = duckdb.connect()
-    connection.execute(f"attach '{_sql_text(str(published))}' as published (read_only)")
+    connection.execute(f"attach '{sql_text(published)}' as published (read_only)")
     return connection
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResult:
@@ -141,7 +139,7 @@ def _csv_select_list(connection: duckdb.DuckDBPyConnection, table: str) -> tuple
 def _copy(connection: duckdb.DuckDBPyConnection, source: str, target: Path, options: str) -> None:
     staging = target.with_name(f".{target.name}.tmp")
     staging.unlink(missing_ok=True)
-    connection.execute(f"copy {source} to '{_sql_text(str(staging))}' {options}")
+    connection.execute(f"copy {source} to '{sql_text(staging)}' {options}")
     os.replace(staging, target)
 
 
