@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench docs clean
+.PHONY: setup setup-spark run test lint bench docs clean
 
 setup: $(STAMP)
 
@@ -14,13 +14,22 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# What the `spark` dbt target needs (dbt-spark, pyspark), into the same .venv.
+SPARK_STAMP := $(VENV)/.installed-spark
+setup-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	@command -v java >/dev/null || { echo "make setup-spark: Java 17 is needed for Spark (no 'java' on PATH)"; exit 2; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt
+	touch $(SPARK_STAMP)
+
 # Sample usage if there is none, the daily build, and a summary of the latest bills.
 run: setup
 	$(BIN)/billing demo
 
 # The whole suite: lint (Python and SQL), then pytest, which also runs dbt build
-# (unit tests, data tests, contracts) on hand-made fixtures.
-test: setup lint
+# (unit tests, data tests, contracts) on hand-made fixtures, on DuckDB and on Spark.
+test: setup setup-spark lint
 	$(BIN)/pytest
 
 lint: setup
@@ -44,4 +53,4 @@ docs: setup
 	@echo "Docs site: target/static_index.html (open it in a browser; or run $(BIN)/dbt docs serve)"
 
 clean:
-	rm -rf target logs warehouse/*.duckdb* warehouse/.*.work sample_data bench_data
+	rm -rf target logs warehouse/*.duckdb* warehouse/.*.work warehouse/spark sample_data bench_data

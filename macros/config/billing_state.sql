@@ -16,7 +16,7 @@
         {{- return(none) -}}
     {%- endif -%}
     {%- set value = run_query(
-        'select cast(max(closed_through) as varchar) from ' ~ relation
+        'select cast(max(closed_through) as string) from ' ~ relation
     ).columns[0].values()[0] -%}
     {{- return(value) -}}
 {%- endmacro %}
@@ -40,5 +40,5 @@
 
 {#- When this dbt invocation started (UTC): the issue time of its bills. -#}
 {% macro run_started_at_literal() -%}
-    cast('{{ run_started_at.isoformat() }}' as timestamptz)
+    cast('{{ run_started_at.isoformat() }}' as {{ type_instant() }})
 {%- endmacro %}

@@ -180,3 +180,19 @@
 
 {% macro default__validate_billing_config(zone, root) %}
 {% endmacro %}
+
+
+{% macro spark__validate_billing_config(zone, root) %}
+    {%- if zone not in modules.pytz.all_timezones -%}
+        {{ billing_config_error(
+            'billing_timezone', "'" ~ zone ~ "' is not a known time zone"
+        ) }}
+    {%- endif -%}
+    {%- if not usage_file_listing() -%}
+        {{ billing_config_error(
+            'usage_root',
+            "no usage file (*.jsonl or *.parquet) under '" ~ root
+            ~ "/{llm,asr,tts}/': is the path right?"
+        ) }}
+    {%- endif -%}
+{% endmacro %}

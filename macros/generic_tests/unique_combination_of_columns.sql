@@ -8,16 +8,25 @@
 {% test unique_combination_of_columns(model, combination_of_columns, only_this_run=false, run_id_column='billing_run_id') %}
     {%- set columns = combination_of_columns | join(', ') %}
     select
-        {{ columns }},
+        {%- for column in combination_of_columns %}
+        checked.{{ column }},
+        {%- endfor %}
         count(*) as row_count
-    from {{ model }}
+    from {{ model }} as checked
     {%- if only_this_run %}
-    where ({{ columns }}) in (
-        select ({{ columns }})
+    inner join (
+        select distinct {{ columns }}
         from {{ model }}
         where {{ run_id_column }} = '{{ billing_run_id() }}'
-    )
+    ) as this_run
+        on
+        {%- for column in combination_of_columns %}
+            checked.{{ column }} = this_run.{{ column }}{{ ' and' if not loop.last }}
+        {%- endfor %}
     {%- endif %}
-    group by {{ columns }}
+    group by
+        {%- for column in combination_of_columns %}
+        checked.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     having count(*) > 1
 {% endtest %}

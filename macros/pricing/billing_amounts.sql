@@ -36,13 +36,9 @@
     units of 1e-12.
 -#}
 {% macro asr_amount(seconds, price_per_hour) -%}
-    {{ return(adapter.dispatch('asr_amount', 'agent_billing')(seconds, price_per_hour)) }}
-{%- endmacro %}
-
-{% macro default__asr_amount(seconds, price_per_hour) -%}
     {{ per_3600_in_e12(
-        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as hugeint)'
-        ~ ' * cast(cast(' ~ price_per_hour ~ ' as decimal(18, 6)) * 1000000 as hugeint)'
+        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as ' ~ exact_integer_type() ~ ')'
+        ~ ' * cast(cast(' ~ price_per_hour ~ ' as decimal(18, 6)) * 1000000 as ' ~ exact_integer_type() ~ ')'
     ) }}
 {%- endmacro %}
 
@@ -52,9 +48,31 @@
     half away from zero (for values >= 0), as DECIMAL(38,12).
 -#}
 {% macro per_3600_in_e12(units_times_3600) -%}
+    {{ return(adapter.dispatch('per_3600_in_e12', 'agent_billing')(units_times_3600)) }}
+{%- endmacro %}
+
+{% macro default__per_3600_in_e12(units_times_3600) -%}
     cast(
         cast(
             ({{ units_times_3600 }} + 1800) // 3600  -- ok: integer division on HUGEINT
+            as decimal(38, 0)
+        )
+        * cast(0.000000000001 as decimal(13, 12))
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+{#-
+    Spark has no integer division for 38-digit integers (div gives a
+    64-bit long, too small for these products), so the quotient is a
+    decimal division floored. It is still exact: (n + 1800) / 3600 has a
+    fractional part k / 3600 <= 0.99973, which Spark's rounding of the
+    quotient to 6 decimals cannot carry to the next integer.
+-#}
+{% macro spark__per_3600_in_e12(units_times_3600) -%}
+    cast(
+        cast(
+            floor(({{ units_times_3600 }} + 1800) / 3600)
             as decimal(38, 0)
         )
         * cast(0.000000000001 as decimal(13, 12))
@@ -111,12 +129,8 @@
 {%- endmacro %}
 
 {% macro audio_hours(seconds) -%}
-    {{ return(adapter.dispatch('audio_hours', 'agent_billing')(seconds)) }}
-{%- endmacro %}
-
-{% macro default__audio_hours(seconds) -%}
     {{ per_3600_in_e12(
-        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as hugeint)'
+        'cast(cast(' ~ seconds ~ ' as decimal(38, 6)) * 1000000 as ' ~ exact_integer_type() ~ ')'
         ~ ' * 1000000'
     ) }}
 {%- endmacro %}

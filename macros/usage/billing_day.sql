@@ -23,3 +23,26 @@
 {% macro default__billing_day_start(day) -%}
     (cast({{ day }} as timestamp) at time zone {{ billing_timezone_literal() }})
 {%- endmacro %}
+
+{#- Spark's timestamp is an instant shown in the session zone (UTC). -#}
+{% macro spark__billing_day(instant) -%}
+    cast(from_utc_timestamp({{ instant }}, {{ billing_timezone_literal() }}) as date)
+{%- endmacro %}
+
+{% macro spark__billing_day_start(day) -%}
+    to_utc_timestamp(cast({{ day }} as timestamp), {{ billing_timezone_literal() }})
+{%- endmacro %}
+
+
+{#- The column type of an instant (a point in time, shown in UTC). -#}
+{% macro type_instant() -%}
+    {{ return(adapter.dispatch('type_instant', 'agent_billing')()) }}
+{%- endmacro %}
+
+{% macro default__type_instant() -%}
+    timestamptz
+{%- endmacro %}
+
+{% macro spark__type_instant() -%}
+    timestamp
+{%- endmacro %}

@@ -45,13 +45,13 @@
 
 {% macro usage_records_empty(spec) -%}
     select
-        cast(null as varchar) as source_format,
-        cast(null as varchar) as source_file,
+        cast(null as string) as source_format,
+        cast(null as string) as source_file,
         cast(null as bigint) as source_line,
-        cast(null as varchar) as raw_record,
-        cast(null as varchar) as record_error,
+        cast(null as string) as raw_record,
+        cast(null as string) as record_error,
         {%- for column in spec.columns %}
-        cast(null as varchar) as {{ column }}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     where false
 {%- endmacro %}
@@ -174,13 +174,13 @@
         'parquet' as source_format,
         {{ usage_relative_path('filename') }} as source_file,
         file_row_number + 1 as source_line,
-        cast(null as varchar) as raw_record,
-        cast(null as varchar) as record_error,
+        cast(null as string) as raw_record,
+        cast(null as string) as record_error,
         {%- for column in spec.columns %}
         {%- if column in present %}
-        cast({{ adapter.quote(column) }} as varchar) as {{ column }}
+        cast({{ adapter.quote(column) }} as string) as {{ column }}
         {%- else %}
-        cast(null as varchar) as {{ column }}
+        cast(null as string) as {{ column }}
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from read_parquet(
@@ -202,17 +202,215 @@
         file_row_number + 1 as source_line,
         cast(
             to_json(struct_pack(*columns(* exclude (file_row_number))))
-            as varchar
+            as string
         ) as raw_record,
         'schema_mismatch' as record_error,
         {%- for column in spec.columns %}
-        cast(null as varchar) as {{ column }}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from read_parquet(
         '{{ file | replace("'", "''") }}',
         file_row_number = true,
         hive_partitioning = false
     )
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
+    {{- return(parts) -}}
+{%- endmacro %}
+
+
+{#
+    Spark reads the same layout: JSON Lines files whole through the
+    binaryFile source (so that each line keeps its number), Parquet files
+    natively with their row index. Paths are read through one glob per
+    read, of the exact files this run reads.
+#}
+{% macro spark__read_usage_records(stream) -%}
+    {%- set spec = usage_stream_spec(stream) -%}
+    {%- set parts = [] -%}
+
+    {%- set jsonl_files = usage_files_to_read(stream, 'jsonl') -%}
+    {%- if jsonl_files -%}
+        {%- do parts.append(spark__read_usage_jsonl(spec, jsonl_files)) -%}
+    {%- endif -%}
+
+    {%- set parquet_files = usage_files_to_read(stream, 'parquet') -%}
+    {%- if parquet_files -%}
+        {%- for part in spark__read_usage_parquet(spec, parquet_files) -%}
+            {%- do parts.append(part) -%}
+        {%- endfor -%}
+    {%- endif -%}
+
+    {%- if not parts -%}
+        {%- do parts.append(usage_records_empty(spec)) -%}
+    {%- endif -%}
+
+    {{ parts | join('\nunion all\n') }}
+{%- endmacro %}
+
+
+{#- A Spark path that matches exactly these files (a glob of their names). -#}
+{% macro spark_usage_files_glob(files) -%}
+    {%- set root = spark_qualified_usage_root() -%}
+    {%- set names = [] -%}
+    {%- for file in files -%}
+        {%- set relative = file[root | length + 1:] -%}
+        {%- for special in ['\\', '{', '}', '[', ']', '*', '?', ','] -%}
+            {%- set relative = relative | replace(special, '\\' ~ special) -%}
+        {%- endfor -%}
+        {%- do names.append(relative) -%}
+    {%- endfor -%}
+    {{- '`' ~ (root ~ '/{' ~ (names | join(',')) ~ '}') | replace('`', '``') ~ '`' -}}
+{%- endmacro %}
+
+
+{% macro spark__read_usage_jsonl(spec, files) -%}
+    {%- set json_schema -%}
+        {%- for column in spec.columns -%}
+            `{{ column }}` string{{ ', ' if not loop.last }}
+        {%- endfor -%}
+    {%- endset -%}
+    select
+        'jsonl' as source_format,
+        source_file,
+        source_line,
+        raw_record,
+        case when not is_object then 'malformed_record' end as record_error,
+        {%- for column in spec.columns %}
+        case when is_object then fields.{{ column }} end as {{ column }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            source_file,
+            source_line,
+            raw_record,
+            -- null for text that is not a JSON object
+            coalesce(json_object_keys(raw_record) is not null, false) as is_object,
+            from_json(raw_record, '{{ json_schema }}') as fields
+        from (
+            select
+                {{ usage_relative_path('path') }} as source_file,
+                line_number + 1 as source_line,
+                trim(trailing char(13) from line) as raw_record
+            from binaryFile.{{ spark_usage_files_glob(files) }}
+            lateral view posexplode(
+                split(cast(content as string), char(10))
+            ) lines as line_number, line
+        )
+        where trim(raw_record) <> ''
+    )
+{%- endmacro %}
+
+
+{#- Spark's type names, as the DuckDB names parquet_type_fits knows. -#}
+{% macro spark_parquet_type_name(spark_type) -%}
+    {%- set type_name = spark_type | upper -%}
+    {%- set names = {
+        'STRING': 'VARCHAR', 'INT': 'INTEGER', 'BYTE': 'TINYINT',
+        'SHORT': 'SMALLINT', 'LONG': 'BIGINT',
+    } -%}
+    {{- return(names.get(type_name, type_name)) -}}
+{%- endmacro %}
+
+
+{#-
+    A Parquet column as text, as DuckDB renders it: Spark writes large and
+    small doubles in E notation (1.0E7), which the quantity checks would
+    reject, so those are written out in plain digits; an instant (a
+    timestamp adjusted to UTC) gets DuckDB's +00 offset, a local timestamp
+    (TIMESTAMP_NTZ) none.
+-#}
+{% macro spark_parquet_column_text(column, type_name) -%}
+    {%- set quoted = adapter.quote(column) -%}
+    {%- if type_name == 'TIMESTAMP' -%}
+        cast({{ quoted }} as string) || '+00'
+    {%- elif type_name in ('DOUBLE', 'FLOAT') -%}
+        case
+            when cast({{ quoted }} as string) like '%E%'
+                then cast(cast(cast({{ quoted }} as string) as decimal(38, 18)) as string)
+            else cast({{ quoted }} as string)
+        end
+    {%- else -%}
+        cast({{ quoted }} as string)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__read_usage_parquet(spec, files) -%}
+    {%- set columns_by_file = {} -%}
+    {%- for file in files -%}
+        {%- set described = run_query(
+            'describe query select * from parquet.' ~ spark_usage_files_glob([file])
+        ) -%}
+        {%- set columns = {} -%}
+        {%- for row in described.rows -%}
+            {%- do columns.update({row[0]: spark_parquet_type_name(row[1])}) -%}
+        {%- endfor -%}
+        {%- do columns_by_file.update({file: columns}) -%}
+    {%- endfor -%}
+
+    {%- set fitting_groups = {} -%}
+    {%- set mismatched = [] -%}
+    {%- for file in files -%}
+        {%- set file_columns = columns_by_file[file] -%}
+        {%- set ns = namespace(fits=true, signature=[]) -%}
+        {%- for column in spec.columns -%}
+            {%- if column in file_columns -%}
+                {%- if not parquet_type_fits(column, file_columns[column]) -%}
+                    {%- set ns.fits = false -%}
+                {%- endif -%}
+                {%- set ns.signature = ns.signature + [column ~ ':' ~ file_columns[column]] -%}
+            {%- elif column not in spec.optional -%}
+                {%- set ns.fits = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if ns.fits -%}
+            {%- set key = ns.signature | join(',') -%}
+            {%- if key not in fitting_groups -%}
+                {%- do fitting_groups.update({key: []}) -%}
+            {%- endif -%}
+            {%- do fitting_groups[key].append(file) -%}
+        {%- else -%}
+            {%- do mismatched.append(file) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- set parts = [] -%}
+    {%- for key, group_files in fitting_groups.items() -%}
+        {%- set present = columns_by_file[group_files[0]] -%}
+        {%- set part -%}
+    select
+        'parquet' as source_format,
+        {{ usage_relative_path('_metadata.file_path') }} as source_file,
+        _metadata.row_index + 1 as source_line,
+        cast(null as string) as raw_record,
+        cast(null as string) as record_error,
+        {%- for column in spec.columns %}
+        {%- if column in present %}
+        {{ spark_parquet_column_text(column, present[column]) }} as {{ column }}
+        {%- else %}
+        cast(null as string) as {{ column }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from parquet.{{ spark_usage_files_glob(group_files) }}
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
+
+    {%- for file in mismatched -%}
+        {%- set part -%}
+    select
+        'parquet' as source_format,
+        {{ usage_relative_path('_metadata.file_path') }} as source_file,
+        _metadata.row_index + 1 as source_line,
+        to_json(struct(*), map('ignoreNullFields', 'false')) as raw_record,
+        'schema_mismatch' as record_error,
+        {%- for column in spec.columns %}
+        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from parquet.{{ spark_usage_files_glob([file]) }}
         {%- endset -%}
         {%- do parts.append(part) -%}
     {%- endfor -%}

@@ -17,19 +17,19 @@
 -#}
 {% macro parse_usage_timestamp(column) -%}
     case
-        when regexp_full_match(
-            {{ column }},
+        when {{ text_matches(
+            column,
             '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?'
-            || '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?'
-        )
-            then try_cast({{ column }} as timestamptz)
+            ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?'
+        ) }}
+            then {{ instant_from_text(column) }}
     end
 {%- endmacro %}
 
 
 {#- Tokens and characters: a whole number >= 0 (at most 18 digits). -#}
 {% macro is_whole_quantity(column) -%}
-    coalesce(regexp_full_match({{ column }}, '[0-9]{1,18}([.]0+)?'), false)
+    coalesce({{ text_matches(column, '[0-9]{1,18}([.]0+)?') }}, false)
 {%- endmacro %}
 
 
@@ -40,7 +40,62 @@
 -#}
 {% macro is_audio_seconds(column) -%}
     coalesce(
-        regexp_full_match({{ column }}, '[0-9]{1,9}([.][0-9]{1,6}0*)?'),
+        {{ text_matches(column, '[0-9]{1,9}([.][0-9]{1,6}0*)?') }},
         false
+    )
+{%- endmacro %}
+
+
+{#- Whether the whole text matches a regular expression (null for null). -#}
+{% macro text_matches(column, pattern) -%}
+    {{ return(adapter.dispatch('text_matches', 'agent_billing')(column, pattern)) }}
+{%- endmacro %}
+
+{% macro default__text_matches(column, pattern) -%}
+    regexp_full_match({{ column }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- Java regular expressions: \z is the very end ($ allows a final newline). -#}
+{% macro spark__text_matches(column, pattern) -%}
+    ({{ column }} rlike '^(?:{{ pattern }})\\z')
+{%- endmacro %}
+
+
+{#- An ISO-8601 text (already checked by parse_usage_timestamp) as an instant. -#}
+{% macro instant_from_text(column) -%}
+    {{ return(adapter.dispatch('instant_from_text', 'agent_billing')(column)) }}
+{%- endmacro %}
+
+{% macro default__instant_from_text(column) -%}
+    try_cast({{ column }} as timestamptz)
+{%- endmacro %}
+
+{#- Spark reads a text without offset in the session zone, pinned to UTC. -#}
+{% macro spark__instant_from_text(column) -%}
+    try_cast(upper({{ column }}) as timestamp)
+{%- endmacro %}
+
+
+{#- A JSON object text of (key, text value) pairs, nulls kept as null. -#}
+{% macro json_object_text(pairs) -%}
+    {{ return(adapter.dispatch('json_object_text', 'agent_billing')(pairs)) }}
+{%- endmacro %}
+
+{% macro default__json_object_text(pairs) -%}
+    cast(json_object(
+        {%- for key, value in pairs %}
+        '{{ key }}', {{ value }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as string)
+{%- endmacro %}
+
+{% macro spark__json_object_text(pairs) -%}
+    to_json(
+        named_struct(
+            {%- for key, value in pairs %}
+            '{{ key }}', {{ value }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ),
+        map('ignoreNullFields', 'false')
     )
 {%- endmacro %}

@@ -10,6 +10,10 @@
 
 {#- A file's path relative to usage_root: its identity in the ledger. -#}
 {% macro usage_relative_path(path_sql) -%}
+    {{ return(adapter.dispatch('usage_relative_path', 'agent_billing')(path_sql)) }}
+{%- endmacro %}
+
+{% macro default__usage_relative_path(path_sql) -%}
     {%- set root_length = (usage_root() | replace("''", "'") | length) + 1 -%}
     substr({{ path_sql }}, {{ root_length + 1 }})
 {%- endmacro %}
@@ -20,6 +24,10 @@
     read), relative (the path relative to usage_root), size and modified.
 -#}
 {% macro usage_file_listing() -%}
+    {{ return(adapter.dispatch('usage_file_listing', 'agent_billing')()) }}
+{%- endmacro %}
+
+{% macro default__usage_file_listing() -%}
     {%- if not execute -%}
         {{- return([]) -}}
     {%- endif -%}
@@ -35,7 +43,7 @@
         {{- return([]) -}}
     {%- endif -%}
     {%- set result = run_query(
-        "select filename, size, cast(last_modified as varchar) from read_blob("
+        "select filename, size, cast(last_modified as string) from read_blob("
         ~ sql_string_list(files) ~ ") order by filename"
     ) -%}
     {%- set listing = [] -%}
@@ -45,6 +53,75 @@
             'stream': row[0][root_length:].split('/')[0],
             'file': row[0],
             'relative': row[0][root_length:],
+            'size': row[1],
+            'modified': row[2],
+        }) -%}
+    {%- endfor -%}
+    {{- return(listing) -}}
+{%- endmacro %}
+
+
+{#-
+    usage_root as Spark writes the paths it lists: file:/absolute/path for
+    a local folder (a relative root is resolved from the JVM's working
+    directory, as Spark does), or the root as given when it has a scheme
+    (s3a://, abfss://, hdfs://).
+-#}
+{% macro spark_qualified_usage_root() -%}
+    {%- set root = usage_root() | replace("''", "'") -%}
+    {%- if modules.re.match('[A-Za-z][A-Za-z0-9+.-]*:', root) -%}
+        {{- return(root.rstrip('/')) -}}
+    {%- endif -%}
+    {%- if not root.startswith('/') -%}
+        {%- set cwd = run_query(
+            "select reflect('java.lang.System', 'getProperty', 'user.dir')"
+        ).columns[0].values()[0] -%}
+        {%- set root = cwd ~ '/' ~ root -%}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for part in root.split('/') -%}
+        {%- if part == '..' -%}
+            {%- if parts -%}{%- do parts.pop() -%}{%- endif -%}
+        {%- elif part not in ('', '.') -%}
+            {%- do parts.append(part) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return('file:/' ~ (parts | join('/'))) -}}
+{%- endmacro %}
+
+{% macro spark__usage_relative_path(path_sql) -%}
+    substr({{ path_sql }}, {{ spark_qualified_usage_root() | length + 2 }})
+{%- endmacro %}
+
+
+{#-
+    Spark lists the files with the binaryFile source (contents are not
+    read). A root with none of llm/, asr/, tts/ fails here with Spark's
+    PATH_NOT_FOUND, naming the path.
+-#}
+{% macro spark__usage_file_listing() -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set root = spark_qualified_usage_root() -%}
+    {%- set files_view = 'agent_billing_usage_files' -%}
+    {% do run_query(
+        "create or replace temporary view " ~ files_view
+        ~ " using binaryFile options (path '"
+        ~ (root | replace("'", "\\'")) ~ "/{llm,asr,tts}',"
+        ~ " recursiveFileLookup 'true', pathGlobFilter '*.{jsonl,parquet}')"
+    ) %}
+    {%- set result = run_query(
+        "select path, length, cast(modificationTime as string) from "
+        ~ files_view ~ " order by path"
+    ) -%}
+    {%- set listing = [] -%}
+    {%- for row in result.rows -%}
+        {%- set relative = row[0][root | length + 1:] -%}
+        {%- do listing.append({
+            'stream': relative.split('/')[0],
+            'file': row[0],
+            'relative': relative,
             'size': row[1],
             'modified': row[2],
         }) -%}
@@ -65,7 +142,7 @@
         {{- return({}) -}}
     {%- endif -%}
     {%- set result = run_query(
-        "select source_file, file_size, cast(last_modified as varchar) from " ~ relation
+        "select source_file, file_size, cast(last_modified as string) from " ~ relation
     ) -%}
     {%- set known = {} -%}
     {%- for row in result.rows -%}

@@ -23,10 +23,10 @@ with listing as (
     ) as files (stream, source_file, file_size, last_modified, is_read)
     {%- else %}
     select
-        cast(null as varchar) as stream,
-        cast(null as varchar) as source_file,
+        cast(null as string) as stream,
+        cast(null as string) as source_file,
         cast(null as bigint) as file_size,
-        cast(null as varchar) as last_modified,
+        cast(null as string) as last_modified,
         cast(null as boolean) as is_read
     where false
     {%- endif %}
@@ -34,10 +34,10 @@ with listing as (
 
 final as (
     select
-        cast(stream as varchar) as stream,
-        cast(source_file as varchar) as source_file,
+        cast(stream as string) as stream,
+        cast(source_file as string) as source_file,
         cast(file_size as bigint) as file_size,
-        cast(last_modified as timestamptz) as last_modified,
+        cast(last_modified as {{ type_instant() }}) as last_modified,
         cast(is_read as boolean) as is_read_this_run
     from listing
 )

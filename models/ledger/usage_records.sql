@@ -79,21 +79,19 @@ catalog as (
 {# A fingerprint of the price list and aliases this run prices with. #}
 price_list as (
     select
-        array_to_string(
-            list_sort(array_agg(concat_ws(
-                '|', stream, catalog_item, price_component, currency,
-                unit_price, effective_from, effective_to
-            ))),
+        {{ sorted_text_agg(
+            "concat_ws('|', stream, catalog_item, price_component, currency,"
+            ~ " cast(unit_price as string), cast(effective_from as string),"
+            ~ " cast(effective_to as string))",
             ','
-        ) as price_list_text
+        ) }} as price_list_text
     from prices
 ),
 
 alias_list as (
     select
-        array_to_string(
-            list_sort(array_agg(reported_model || '>' || model)), ','
-        ) as alias_list_text
+        {{ sorted_text_agg("reported_model || '>' || model", ',') }}
+            as alias_list_text
     from model_aliases
 ),
 
@@ -110,18 +108,36 @@ this_catalog as (
 
 new_records as (
     select
-        read_records.*,
+        read_records.stream,
+        read_records.source_format,
+        read_records.source_file,
+        read_records.source_line,
+        read_records.event_id,
+        read_records.tenant_id,
+        read_records.agent_id,
+        read_records.occurred_at,
+        read_records.usage_date,
+        read_records.reported_item,
+        read_records.item_key,
+        read_records.input_tokens,
+        read_records.output_tokens,
+        read_records.audio_seconds,
+        read_records.characters,
+        read_records.invalid_reason,
+        read_records.raw_record,
         false as is_carried_over,
         md5(concat_ws(
             '|',
             read_records.tenant_id,
             coalesce(read_records.agent_id, '<none>'),
-            cast(epoch_us(read_records.occurred_at) as varchar),
+            cast(
+                {{ epoch_microseconds('read_records.occurred_at') }} as string
+            ),
             read_records.item_key,
-            coalesce(cast(read_records.input_tokens as varchar), '-'),
-            coalesce(cast(read_records.output_tokens as varchar), '-'),
-            coalesce(cast(read_records.audio_seconds as varchar), '-'),
-            coalesce(cast(read_records.characters as varchar), '-')
+            coalesce(cast(read_records.input_tokens as string), '-'),
+            coalesce(cast(read_records.output_tokens as string), '-'),
+            coalesce(cast(read_records.audio_seconds as string), '-'),
+            coalesce(cast(read_records.characters as string), '-')
         )) as payload_hash
     from read_records
     {%- if is_incremental() and read_again %}
@@ -156,7 +172,7 @@ carried_over as (
         output_tokens,
         audio_seconds,
         characters,
-        cast(null as varchar) as invalid_reason,
+        cast(null as string) as invalid_reason,
         raw_record,
         true as is_carried_over,
         payload_hash
@@ -187,9 +203,9 @@ delivered_before as (
         )
     {%- else %}
     select
-        cast(null as varchar) as stream,
-        cast(null as varchar) as event_id,
-        cast(null as varchar) as first_payload_hash
+        cast(null as string) as stream,
+        cast(null as string) as event_id,
+        cast(null as string) as first_payload_hash
     where false
     {%- endif %}
 ),
@@ -198,7 +214,8 @@ delivered_before as (
 candidates as (
     select * from new_records
     {%- if is_incremental() %}
-    union all by name
+    -- the same columns in the same order as new_records
+    union all
     select * from carried_over
     {%- endif %}
 ),

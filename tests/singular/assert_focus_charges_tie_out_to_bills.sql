@@ -2,6 +2,7 @@
 -- they add up to the bill: BilledCost to amount_due, ListCost to
 -- total_amount. FOCUS names are quoted to keep their case on every engine.
 -- noqa: disable=RF06
+{%- set q = adapter.quote %}
 with bills as (
     select * from {{ ref('daily_bills') }}
     where billing_run_id = '{{ billing_run_id() }}'
@@ -9,15 +10,18 @@ with bills as (
 
 charges as (
     select
-        "x_BillDate" as bill_date,
-        "SubAccountId" as tenant_id,
-        "BillingCurrency" as currency,
-        sum("BilledCost") as billed_cost,
-        sum("ListCost") as list_cost,
+        {{ q('x_BillDate') }} as bill_date,
+        {{ q('SubAccountId') }} as tenant_id,
+        {{ q('BillingCurrency') }} as currency,
+        sum({{ q('BilledCost') }}) as billed_cost,
+        sum({{ q('ListCost') }}) as list_cost,
         count(*) as charge_count
     from {{ ref('focus_charges') }}
-    where "x_BillingRunId" = '{{ billing_run_id() }}'
-    group by "x_BillDate", "SubAccountId", "BillingCurrency"
+    where {{ q('x_BillingRunId') }} = '{{ billing_run_id() }}'
+    group by
+        {{ q('x_BillDate') }},
+        {{ q('SubAccountId') }},
+        {{ q('BillingCurrency') }}
 )
 
 select

@@ -20,6 +20,7 @@
     FOCUS column names are PascalCase; they are quoted so that every engine
     keeps their case.
 #}
+{%- set q = adapter.quote %}
 -- noqa: disable=RF06
 with bill_line_items as (
     select * from {{ ref('bill_line_items') }}
@@ -57,86 +58,88 @@ lines as (
 
 final as (
     select
-        tenant_id as "BillingAccountId",
-        tenant_id as "BillingAccountName",
-        'Tenant' as "BillingAccountType",
-        tenant_id as "SubAccountId",
-        tenant_id as "SubAccountName",
-        'Tenant' as "SubAccountType",
+        tenant_id as {{ q('BillingAccountId') }},
+        tenant_id as {{ q('BillingAccountName') }},
+        'Tenant' as {{ q('BillingAccountType') }},
+        tenant_id as {{ q('SubAccountId') }},
+        tenant_id as {{ q('SubAccountName') }},
+        'Tenant' as {{ q('SubAccountType') }},
         concat_ws(
-            '/', strftime(bill_date, '%Y-%m-%d'), tenant_id, currency
-        ) as "InvoiceId",
-        {{ invoice_issuer_name_literal() }} as "InvoiceIssuerName",
-        {{ invoice_issuer_name_literal() }} as "ProviderName",
-        publisher_name as "PublisherName",
-        {{ billing_day_start('bill_date') }} as "BillingPeriodStart",
-        {{ billing_day_start('bill_date + 1') }} as "BillingPeriodEnd",
-        {{ billing_day_start('usage_date') }} as "ChargePeriodStart",
-        {{ billing_day_start('usage_date + 1') }} as "ChargePeriodEnd",
-        'Usage' as "ChargeCategory",
-        cast(null as varchar) as "ChargeClass",
-        'Usage-Based' as "ChargeFrequency",
+            '/', cast(bill_date as string), tenant_id, currency
+        ) as {{ q('InvoiceId') }},
+        {{ invoice_issuer_name_literal() }} as {{ q('InvoiceIssuerName') }},
+        {{ invoice_issuer_name_literal() }} as {{ q('ProviderName') }},
+        publisher_name as {{ q('PublisherName') }},
+        {{ billing_day_start('bill_date') }} as {{ q('BillingPeriodStart') }},
+        {{ billing_day_start('bill_date + 1') }} as {{ q('BillingPeriodEnd') }},
+        {{ billing_day_start('usage_date') }} as {{ q('ChargePeriodStart') }},
+        {{ billing_day_start('usage_date + 1') }} as {{ q('ChargePeriodEnd') }},
+        'Usage' as {{ q('ChargeCategory') }},
+        cast(null as string) as {{ q('ChargeClass') }},
+        'Usage-Based' as {{ q('ChargeFrequency') }},
         billing_item
         || ' on '
-        || strftime(usage_date, '%Y-%m-%d')
+        || cast(usage_date as string)
         || case
             when is_late
                 then
                     ' (late usage, billed on '
-                    || strftime(bill_date, '%Y-%m-%d')
+                    || cast(bill_date as string)
                     || ')'
             else ''
-        end as "ChargeDescription",
-        currency as "BillingCurrency",
-        amount_due as "BilledCost",
-        amount_due as "EffectiveCost",
-        amount as "ListCost",
-        amount as "ContractedCost",
-        unit_price as "ListUnitPrice",
-        unit_price as "ContractedUnitPrice",
-        'Standard' as "PricingCategory",
-        {{ pricing_quantity('fee_type', 'quantity') }} as "PricingQuantity",
+        end as {{ q('ChargeDescription') }},
+        currency as {{ q('BillingCurrency') }},
+        amount_due as {{ q('BilledCost') }},
+        amount_due as {{ q('EffectiveCost') }},
+        amount as {{ q('ListCost') }},
+        amount as {{ q('ContractedCost') }},
+        unit_price as {{ q('ListUnitPrice') }},
+        unit_price as {{ q('ContractedUnitPrice') }},
+        'Standard' as {{ q('PricingCategory') }},
+        {{ pricing_quantity('fee_type', 'quantity') }}
+            as {{ q('PricingQuantity') }},
         case fee_type
             when 'model' then '1000000 Tokens'
             when 'asr' then 'Hours'
             when 'tts' then '1000 Characters'
-        end as "PricingUnit",
-        quantity as "ConsumedQuantity",
+        end as {{ q('PricingUnit') }},
+        quantity as {{ q('ConsumedQuantity') }},
         case fee_type
             when 'model' then 'Tokens'
             when 'asr' then 'Seconds'
             when 'tts' then 'Characters'
-        end as "ConsumedUnit",
+        end as {{ q('ConsumedUnit') }},
         case fee_type
             when 'model' then 'Language Models'
             else 'Smart Voice'
-        end as "ServiceName",
-        'AI and Machine Learning' as "ServiceCategory",
+        end as {{ q('ServiceName') }},
+        'AI and Machine Learning' as {{ q('ServiceCategory') }},
         case fee_type
             when 'model' then 'Generative AI'
             else 'Natural Language Processing'
-        end as "ServiceSubcategory",
-        concat_ws('/', stream, catalog_item, price_component) as "SkuId",
+        end as {{ q('ServiceSubcategory') }},
+        concat_ws('/', stream, catalog_item, price_component)
+            as {{ q('SkuId') }},
         concat_ws(
             '/',
             stream,
             catalog_item,
             price_component,
-            strftime(price_effective_from, '%Y-%m-%d')
-        ) as "SkuPriceId",
+            cast(price_effective_from as string)
+        ) as {{ q('SkuPriceId') }},
         case price_component
             when 'input' then 'Input Tokens'
             when 'output' then 'Output Tokens'
             when 'audio' then 'Audio Seconds'
             when 'characters' then 'Output Characters'
-        end as "SkuMeter",
-        bill_date as "x_BillDate",
-        usage_date as "x_UsageDate",
-        is_late as "x_IsLate",
-        billing_item as "x_BillingItem",
-        event_count as "x_EventCount",
-        billing_run_id as "x_BillingRunId",
-        issued_at as "x_IssuedAt"
+        end as {{ q('SkuMeter') }},
+        bill_date as {{ q('x_BillDate') }},
+        usage_date as {{ q('x_UsageDate') }},
+        is_late as {{ q('x_IsLate') }},
+        billing_item as {{ q('x_BillingItem') }},
+        event_count as {{ q('x_EventCount') }},
+        billing_run_id as {{ q('x_BillingRunId') }},
+        issued_at as {{ q('x_IssuedAt') }}
     from lines
 )
 

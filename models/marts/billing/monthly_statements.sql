@@ -66,7 +66,7 @@ final as (
         bills.currency,
         bills.statement_month,
         cast(
-            bills.statement_month + interval 1 month - interval 1 day as date
+            last_day(bills.statement_month) as date
         ) as month_end,
         cast(bills.bill_count as integer) as bill_count,
         bills.first_bill_date,
@@ -85,7 +85,7 @@ final as (
         late_lines.earliest_late_usage_date,
         coalesce(
             closed.last_closed_day
-            >= bills.statement_month + interval 1 month - interval 1 day,
+            >= last_day(bills.statement_month),
             false
         ) as is_final
     from bills

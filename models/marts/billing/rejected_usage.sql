@@ -22,17 +22,17 @@ final as (
         coalesce(
             raw_record,
             -- a valid Parquet row rejected later (conflict, late window)
-            cast(json_object(
-                'event_id', event_id,
-                'tenant_id', tenant_id,
-                'agent_id', agent_id,
-                'occurred_at', occurred_at,
-                'item', reported_item,
-                'input_tokens', input_tokens,
-                'output_tokens', output_tokens,
-                'audio_seconds', audio_seconds,
-                'characters', characters
-            ) as varchar)
+            {{ json_object_text([
+                ('event_id', 'event_id'),
+                ('tenant_id', 'tenant_id'),
+                ('agent_id', 'agent_id'),
+                ('occurred_at', instant_text('occurred_at')),
+                ('item', 'reported_item'),
+                ('input_tokens', 'input_tokens'),
+                ('output_tokens', 'output_tokens'),
+                ('audio_seconds', 'audio_seconds'),
+                ('characters', 'characters')
+            ]) }}
         ) as raw_record,
         source_format,
         source_file,

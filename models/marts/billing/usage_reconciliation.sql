@@ -6,7 +6,11 @@
     duplicate + unpriced + rejected + pending.
 #}
 with streams as (
-    select unnest(['llm', 'asr', 'tts']) as stream
+    select 'llm' as stream
+    union all
+    select 'asr' as stream
+    union all
+    select 'tts' as stream
 ),
 
 files_present as (

@@ -69,14 +69,14 @@ final as (
         coalesce(
             raw_record,
             -- a Parquet row has no text of its own: shown as JSON if rejected
-            case when invalid_reason is not null then cast(json_object(
-                'event_id', event_id,
-                'tenant_id', tenant_id,
-                'agent_id', agent_id,
-                'occurred_at', occurred_at_text,
-                'vendor', reported_vendor,
-                'audio_seconds', audio_seconds_text
-            ) as varchar) end
+            case when invalid_reason is not null then {{ json_object_text([
+                ('event_id', 'event_id'),
+                ('tenant_id', 'tenant_id'),
+                ('agent_id', 'agent_id'),
+                ('occurred_at', 'occurred_at_text'),
+                ('vendor', 'reported_vendor'),
+                ('audio_seconds', 'audio_seconds_text')
+            ]) }} end
         ) as raw_record
     from validated
 )

@@ -76,15 +76,15 @@ final as (
         coalesce(
             raw_record,
             -- a Parquet row has no text of its own: shown as JSON if rejected
-            case when invalid_reason is not null then cast(json_object(
-                'event_id', event_id,
-                'tenant_id', tenant_id,
-                'agent_id', agent_id,
-                'occurred_at', occurred_at_text,
-                'model', reported_model,
-                'input_tokens', input_tokens_text,
-                'output_tokens', output_tokens_text
-            ) as varchar) end
+            case when invalid_reason is not null then {{ json_object_text([
+                ('event_id', 'event_id'),
+                ('tenant_id', 'tenant_id'),
+                ('agent_id', 'agent_id'),
+                ('occurred_at', 'occurred_at_text'),
+                ('model', 'reported_model'),
+                ('input_tokens', 'input_tokens_text'),
+                ('output_tokens', 'output_tokens_text')
+            ]) }} end
         ) as raw_record
     from validated
 )

@@ -1,0 +1,62 @@
+{#
+    Small functions that DuckDB and Spark spell differently, each in one
+    place: the models call these, never the engine's own spelling.
+#}
+
+{#- An instant as ISO-8601 text in UTC, to the microsecond. -#}
+{% macro instant_text(instant) -%}
+    {{ return(adapter.dispatch('instant_text', 'agent_billing')(instant)) }}
+{%- endmacro %}
+
+{% macro default__instant_text(instant) -%}
+    strftime({{ instant }} at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')
+{%- endmacro %}
+
+{% macro spark__instant_text(instant) -%}
+    date_format({{ instant }}, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+{%- endmacro %}
+
+
+{#- Microseconds since 1970-01-01T00:00:00Z. -#}
+{% macro epoch_microseconds(instant) -%}
+    {{ return(adapter.dispatch('epoch_microseconds', 'agent_billing')(instant)) }}
+{%- endmacro %}
+
+{% macro default__epoch_microseconds(instant) -%}
+    epoch_us({{ instant }})
+{%- endmacro %}
+
+{% macro spark__epoch_microseconds(instant) -%}
+    unix_micros({{ instant }})
+{%- endmacro %}
+
+
+{#- An aggregate: the texts of a group, sorted, joined by a separator. -#}
+{% macro sorted_text_agg(text, separator) -%}
+    {{ return(adapter.dispatch('sorted_text_agg', 'agent_billing')(text, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_text_agg(text, separator) -%}
+    array_to_string(list_sort(array_agg({{ text }})), '{{ separator }}')
+{%- endmacro %}
+
+{% macro spark__sorted_text_agg(text, separator) -%}
+    array_join(array_sort(collect_list({{ text }})), '{{ separator }}')
+{%- endmacro %}
+
+
+{#-
+    The type for exact integer arithmetic on amounts in units of 1e-12
+    (products of two scale-6 decimals): 38 digits are enough on both.
+-#}
+{% macro exact_integer_type() -%}
+    {{ return(adapter.dispatch('exact_integer_type', 'agent_billing')()) }}
+{%- endmacro %}
+
+{% macro default__exact_integer_type() -%}
+    hugeint
+{%- endmacro %}
+
+{% macro spark__exact_integer_type() -%}
+    decimal(38, 0)
+{%- endmacro %}
