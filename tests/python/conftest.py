@@ -44,12 +44,14 @@ def run_billing(*args: str, db: Path, project: Path = REPO) -> subprocess.Comple
     )
 
 
-def run_dbt(*args: str, db: Path, project: Path = REPO) -> subprocess.CompletedProcess:
+def run_dbt(
+    *args: str, db: Path, project: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Plain `dbt ARGS` in the project, into its own warehouse file."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), *args],
         cwd=project,
-        env=dict(os.environ, BILLING_DB_PATH=str(db)),
+        env=dict(os.environ, BILLING_DB_PATH=str(db), **(env or {})),
         capture_output=True,
         text=True,
         check=False,
