@@ -278,7 +278,9 @@
         raw_record,
         case when not is_object then 'malformed_record' end as record_error,
         {%- for column in spec.columns %}
-        case when is_object then fields.{{ column }} end as {{ column }}
+        case
+            when is_object then {{ spark_plain_number_text('fields.' ~ column) }}
+        end as {{ column }}
         {{- ',' if not loop.last }}
         {%- endfor %}
     from (
@@ -286,8 +288,13 @@
             source_file,
             source_line,
             raw_record,
-            -- null for text that is not a JSON object
-            coalesce(json_object_keys(raw_record) is not null, false) as is_object,
+            -- json_object_keys is null for text that is not a JSON object;
+            -- it stops at the object's end, so text after it is refused here
+            coalesce(
+                json_object_keys(raw_record) is not null
+                and raw_record rlike '\\}\\s*\\z',
+                false
+            ) as is_object,
             from_json(raw_record, '{{ json_schema }}') as fields
         from (
             select
@@ -327,14 +334,24 @@
     {%- if type_name == 'TIMESTAMP' -%}
         cast({{ quoted }} as string) || '+00'
     {%- elif type_name in ('DOUBLE', 'FLOAT') -%}
-        case
-            when cast({{ quoted }} as string) like '%E%'
-                then cast(cast(cast({{ quoted }} as string) as decimal(38, 18)) as string)
-            else cast({{ quoted }} as string)
-        end
+        {{ spark_plain_number_text('cast(' ~ quoted ~ ' as string)') }}
     {%- else -%}
         cast({{ quoted }} as string)
     {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    A number as text in plain digits. Spark (Java) writes a double below
+    1e-3 or from 1e7 in E notation (5.0E-4), also when it re-reads a JSON
+    number given to a text field, where DuckDB writes 0.0005.
+-#}
+{% macro spark_plain_number_text(text) -%}
+    case
+        when {{ text }} rlike '^-?[0-9]+[.][0-9]+E-?[0-9]+\\z'
+            then cast(cast({{ text }} as decimal(38, 18)) as string)
+        else {{ text }}
+    end
 {%- endmacro %}
 
 

@@ -70,9 +70,18 @@
     try_cast({{ column }} as timestamptz)
 {%- endmacro %}
 
-{#- Spark reads a text without offset in the session zone, pinned to UTC. -#}
+{#-
+    Spark reads a text without offset in the session zone, pinned to UTC. It
+    needs the seconds when an offset follows (10:00+08:00): they are added.
+-#}
 {% macro spark__instant_from_text(column) -%}
-    try_cast(upper({{ column }}) as timestamp)
+    try_cast(
+        regexp_replace(
+            upper({{ column }}),
+            '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([^:0-9]|$)',
+            '$1:00$2'
+        ) as timestamp
+    )
 {%- endmacro %}
 
 

@@ -97,6 +97,30 @@ def _write_run_3(usage: Path) -> None:
     }
     redelivered = ANALYTICS_EVENTS_DAY_1["llm"][0]
     write_jsonl(usage / "llm" / "late" / "part-0.jsonl", [late, redelivered])
+    # where the engines' JSON and time parsers differ if left to themselves
+    edge = {"tenant_id": "edge", "agent_id": "z1", "occurred_at": "2026-03-31T10:00:00Z"}
+    write_jsonl(
+        usage / "asr" / "edge" / "part-0.jsonl",
+        [
+            '{"event_id": "z1", "tenant_id": "edge", "occurred_at": "2026-03-31T10:00Z",'
+            ' "vendor": "google", "audio_seconds": 0.0005}',
+            '{"event_id": "z2", "tenant_id": "edge", "occurred_at": "2026-03-31T10:00+08:00",'
+            ' "vendor": "google", "audio_seconds": 12345678.5}',
+            '{"event_id": "z3", "tenant_id": "edge", "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "vendor": "google", "audio_seconds": 1.50}',
+            '{"event_id": "z4", "tenant_id": "edge", "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "vendor": "google", "audio_seconds": 3} trailing text',
+        ],
+    )
+    write_jsonl(
+        usage / "llm" / "edge" / "part-0.jsonl",
+        [
+            {**edge, "event_id": "z5", "model": "gpt-4o", "input_tokens": 1e3, "output_tokens": 2},
+            '{"event_id": "z6", "tenant_id": "edge", "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "model": "gpt-4o", "input_tokens": 1e3, "output_tokens": 2.0}',
+            {**edge, "event_id": "z7", "model": "gpt-4o", "input_tokens": 5, "output_tokens": -1},
+        ],
+    )
 
 
 RUNS = [
