@@ -157,24 +157,21 @@
 {% endmacro %}
 
 
+{#- Whether the engine knows the zone, and whether usage_root holds any usage file. -#}
 {% macro duckdb__validate_billing_config(zone, root) %}
     {%- set known = run_query(
         "select count(*) from pg_timezone_names() where name = '"
         ~ zone ~ "'"
-    ).columns[0].values()[0] -%}
-    {%- if known == 0 -%}
-        {{ billing_config_error(
-            'billing_timezone', "'" ~ zone ~ "' is not a known time zone"
-        ) }}
-    {%- endif -%}
-    {%- set found = run_query(usage_file_count_sql(root)).columns[0].values()[0] -%}
-    {%- if found == 0 -%}
-        {{ billing_config_error(
-            'usage_root',
-            "no usage file (*.jsonl or *.parquet) under '" ~ root
-            ~ "/{llm,asr,tts}/': is the path right?"
-        ) }}
-    {%- endif -%}
+    ).columns[0].values()[0] > 0 -%}
+    {%- set found = run_query(usage_file_count_sql(root)).columns[0].values()[0] > 0 -%}
+    {{ report_billing_config(zone, root, known, found) }}
+{% endmacro %}
+
+
+{% macro spark__validate_billing_config(zone, root) %}
+    {{ report_billing_config(
+        zone, root, zone in modules.pytz.all_timezones, usage_file_listing() | length > 0
+    ) }}
 {% endmacro %}
 
 
@@ -182,13 +179,13 @@
 {% endmacro %}
 
 
-{% macro spark__validate_billing_config(zone, root) %}
-    {%- if zone not in modules.pytz.all_timezones -%}
+{% macro report_billing_config(zone, root, zone_is_known, has_usage_files) %}
+    {%- if not zone_is_known -%}
         {{ billing_config_error(
             'billing_timezone', "'" ~ zone ~ "' is not a known time zone"
         ) }}
     {%- endif -%}
-    {%- if not usage_file_listing() -%}
+    {%- if not has_usage_files -%}
         {{ billing_config_error(
             'usage_root',
             "no usage file (*.jsonl or *.parquet) under '" ~ root

@@ -105,6 +105,42 @@
 {%- endmacro %}
 
 
+{#-
+    The Parquet files that fit the contract, grouped by the types of their
+    contract columns (one read per group), and those that do not: a required
+    column missing, or a column of a type that cannot be read as its value.
+    columns_by_file: {file: {column: DuckDB type name}}. Both engines use it.
+-#}
+{% macro parquet_files_by_fit(spec, files, columns_by_file) -%}
+    {%- set fitting_groups = {} -%}
+    {%- set mismatched = [] -%}
+    {%- for file in files -%}
+        {%- set file_columns = columns_by_file.get(file, {}) -%}
+        {%- set ns = namespace(fits=true, signature=[]) -%}
+        {%- for column in spec.columns -%}
+            {%- if column in file_columns -%}
+                {%- if not parquet_type_fits(column, file_columns[column]) -%}
+                    {%- set ns.fits = false -%}
+                {%- endif -%}
+                {%- set ns.signature = ns.signature + [column ~ ':' ~ file_columns[column]] -%}
+            {%- elif column not in spec.optional -%}
+                {%- set ns.fits = false -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if ns.fits -%}
+            {%- set key = ns.signature | join(',') -%}
+            {%- if key not in fitting_groups -%}
+                {%- do fitting_groups.update({key: []}) -%}
+            {%- endif -%}
+            {%- do fitting_groups[key].append(file) -%}
+        {%- else -%}
+            {%- do mismatched.append(file) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return({'groups': fitting_groups, 'mismatched': mismatched}) -}}
+{%- endmacro %}
+
+
 {#
     Parquet files are read natively, one read per distinct fitting schema, so
     a column keeps its own type until it is rendered as text. Files that do
@@ -140,31 +176,9 @@
         {%- endif -%}
     {%- endfor -%}
 
-    {%- set fitting_groups = {} -%}
-    {%- set mismatched = [] -%}
-    {%- for file in files -%}
-        {%- set file_columns = columns_by_file.get(file, {}) -%}
-        {%- set ns = namespace(fits=true, signature=[]) -%}
-        {%- for column in spec.columns -%}
-            {%- if column in file_columns -%}
-                {%- if not parquet_type_fits(column, file_columns[column]) -%}
-                    {%- set ns.fits = false -%}
-                {%- endif -%}
-                {%- set ns.signature = ns.signature + [column ~ ':' ~ file_columns[column]] -%}
-            {%- elif column not in spec.optional -%}
-                {%- set ns.fits = false -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- if ns.fits -%}
-            {%- set key = ns.signature | join(',') -%}
-            {%- if key not in fitting_groups -%}
-                {%- do fitting_groups.update({key: []}) -%}
-            {%- endif -%}
-            {%- do fitting_groups[key].append(file) -%}
-        {%- else -%}
-            {%- do mismatched.append(file) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set by_fit = parquet_files_by_fit(spec, files, columns_by_file) -%}
+    {%- set fitting_groups = by_fit.groups -%}
+    {%- set mismatched = by_fit.mismatched -%}
 
     {%- set parts = [] -%}
     {%- for key, group_files in fitting_groups.items() -%}
@@ -368,31 +382,9 @@
         {%- do columns_by_file.update({file: columns}) -%}
     {%- endfor -%}
 
-    {%- set fitting_groups = {} -%}
-    {%- set mismatched = [] -%}
-    {%- for file in files -%}
-        {%- set file_columns = columns_by_file[file] -%}
-        {%- set ns = namespace(fits=true, signature=[]) -%}
-        {%- for column in spec.columns -%}
-            {%- if column in file_columns -%}
-                {%- if not parquet_type_fits(column, file_columns[column]) -%}
-                    {%- set ns.fits = false -%}
-                {%- endif -%}
-                {%- set ns.signature = ns.signature + [column ~ ':' ~ file_columns[column]] -%}
-            {%- elif column not in spec.optional -%}
-                {%- set ns.fits = false -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- if ns.fits -%}
-            {%- set key = ns.signature | join(',') -%}
-            {%- if key not in fitting_groups -%}
-                {%- do fitting_groups.update({key: []}) -%}
-            {%- endif -%}
-            {%- do fitting_groups[key].append(file) -%}
-        {%- else -%}
-            {%- do mismatched.append(file) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set by_fit = parquet_files_by_fit(spec, files, columns_by_file) -%}
+    {%- set fitting_groups = by_fit.groups -%}
+    {%- set mismatched = by_fit.mismatched -%}
 
     {%- set parts = [] -%}
     {%- for key, group_files in fitting_groups.items() -%}
