@@ -15,22 +15,21 @@
     the files are listed first).
 #}
 {% macro read_usage_records(stream) -%}
-    {{ return(adapter.dispatch('read_usage_records', 'agent_billing')(stream)) }}
-{%- endmacro %}
-
-
-{% macro duckdb__read_usage_records(stream) -%}
     {%- set spec = usage_stream_spec(stream) -%}
     {%- set parts = [] -%}
 
     {%- set jsonl_files = usage_files_to_read(stream, 'jsonl') -%}
     {%- if jsonl_files -%}
-        {%- do parts.append(duckdb__read_usage_jsonl(spec, jsonl_files)) -%}
+        {%- do parts.append(adapter.dispatch('read_usage_jsonl', 'agent_billing')(
+            spec, jsonl_files
+        )) -%}
     {%- endif -%}
 
     {%- set parquet_files = usage_files_to_read(stream, 'parquet') -%}
     {%- if parquet_files -%}
-        {%- for part in duckdb__read_usage_parquet(spec, parquet_files) -%}
+        {%- for part in adapter.dispatch('read_usage_parquet', 'agent_billing')(
+            spec, parquet_files
+        ) -%}
             {%- do parts.append(part) -%}
         {%- endfor -%}
     {%- endif -%}
@@ -240,28 +239,6 @@
     natively with their row index. Paths are read through one glob per
     read, of the exact files this run reads.
 #}
-{% macro spark__read_usage_records(stream) -%}
-    {%- set spec = usage_stream_spec(stream) -%}
-    {%- set parts = [] -%}
-
-    {%- set jsonl_files = usage_files_to_read(stream, 'jsonl') -%}
-    {%- if jsonl_files -%}
-        {%- do parts.append(spark__read_usage_jsonl(spec, jsonl_files)) -%}
-    {%- endif -%}
-
-    {%- set parquet_files = usage_files_to_read(stream, 'parquet') -%}
-    {%- if parquet_files -%}
-        {%- for part in spark__read_usage_parquet(spec, parquet_files) -%}
-            {%- do parts.append(part) -%}
-        {%- endfor -%}
-    {%- endif -%}
-
-    {%- if not parts -%}
-        {%- do parts.append(usage_records_empty(spec)) -%}
-    {%- endif -%}
-
-    {{ parts | join('\nunion all\n') }}
-{%- endmacro %}
 
 
 {#- A Spark path that matches exactly these files (a glob of their names). -#}
