@@ -262,6 +262,8 @@
             `{{ column }}` string{{ ', ' if not loop.last }}
         {%- endfor -%}
     {%- endset -%}
+    {#- Spark's JSON reader would also take 'single-quoted' text; DuckDB's not. -#}
+    {%- set options = "map('allowSingleQuotes', 'false')" -%}
     select
         'jsonl' as source_format,
         source_file,
@@ -279,23 +281,31 @@
             source_file,
             source_line,
             raw_record,
-            -- json_object_keys is null for text that is not a JSON object;
-            -- it stops at the object's end, so text after it is refused here
+            -- null for text that is not a JSON object; the parser stops at
+            -- the object's end, so text after it is refused here
             coalesce(
-                json_object_keys(raw_record) is not null
-                and raw_record rlike '\\}\\s*\\z',
+                from_json(json_text, 'map<string, string>', {{ options }}) is not null
+                and json_text rlike '\\}\\s*\\z',
                 false
             ) as is_object,
-            from_json(raw_record, '{{ json_schema }}') as fields
+            from_json(json_text, '{{ json_schema }}', {{ options }}) as fields
         from (
             select
-                {{ usage_relative_path('path') }} as source_file,
-                line_number + 1 as source_line,
-                trim(trailing char(13) from line) as raw_record
-            from binaryFile.{{ spark_usage_files_glob(files) }}
-            lateral view posexplode(
-                split(cast(content as string), char(10))
-            ) lines as line_number, line
+                source_file,
+                source_line,
+                raw_record,
+                -- DuckDB's parser accepts a comma before the closing brace
+                regexp_replace(raw_record, ',\\s*(\\}\\s*)\\z', '$1') as json_text
+            from (
+                select
+                    {{ usage_relative_path('path') }} as source_file,
+                    line_number + 1 as source_line,
+                    trim(trailing char(13) from line) as raw_record
+                from binaryFile.{{ spark_usage_files_glob(files) }}
+                lateral view posexplode(
+                    split(cast(content as string), char(10))
+                ) lines as line_number, line
+            )
         )
         where trim(raw_record) <> ''
     )
@@ -340,7 +350,7 @@
 {% macro spark_plain_number_text(text) -%}
     case
         when {{ text }} rlike '^-?[0-9]+[.][0-9]+E-?[0-9]+\\z'
-            then cast(cast({{ text }} as decimal(38, 18)) as string)
+            then cast(try_cast({{ text }} as decimal(38, 18)) as string)
         else {{ text }}
     end
 {%- endmacro %}

@@ -71,17 +71,26 @@
 {%- endmacro %}
 
 {#-
-    Spark reads a text without offset in the session zone, pinned to UTC. It
-    needs the seconds when an offset follows (10:00+08:00): they are added.
+    Spark reads a text without offset in the session zone, pinned to UTC, as
+    DuckDB does. Two forms DuckDB reads and Spark does not are brought to
+    Spark's: minutes without seconds before an offset (10:00+08:00) get
+    ":00"; 24:00 (the end of a day, seconds and fraction zero) is 00:00 of
+    the next day.
 -#}
 {% macro spark__instant_from_text(column) -%}
-    try_cast(
-        regexp_replace(
-            upper({{ column }}),
-            '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([^:0-9]|$)',
-            '$1:00$2'
-        ) as timestamp
-    )
+    {%- set with_seconds = "regexp_replace(" ~ column ~ ", "
+        ~ "'^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([^:0-9]|$)', '$1:00$2')" -%}
+    case
+        when {{ column }} rlike '^.{10}[T ]24:00(:00([.]0+)?)?([^0-9:.]|$)'
+            then try_cast(
+                concat(
+                    substr({{ with_seconds }}, 1, 11),
+                    '00',
+                    substr({{ with_seconds }}, 14)
+                ) as timestamp
+            ) + interval 1 day
+        else try_cast({{ with_seconds }} as timestamp)
+    end
 {%- endmacro %}
 
 

@@ -122,6 +122,24 @@ def _write_run_3(usage: Path) -> None:
             {**edge, "event_id": "z7", "model": "gpt-4o", "input_tokens": 5, "output_tokens": -1},
         ],
     )
+    tts = '"tenant_id": "edge", "vendor": "azure"'
+    write_jsonl(
+        usage / "tts" / "edge" / "part-0.jsonl",
+        [
+            '\ufeff{"event_id": "z8", ' + tts + ', "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "characters": 5}',
+            '{"event_id": "z9", ' + tts + ', "occurred_at": "2026-03-31T24:00:00+08:00",'
+            ' "characters": 6,}',
+            "{'event_id': 'z10', 'tenant_id': 'edge', 'vendor': 'azure',"
+            " 'occurred_at': '2026-03-31T10:00:00Z', 'characters': 7}",
+            '{"event_id": "z11", ' + tts + ', "occurred_at": "2026-03-31T10:00:00z",'
+            ' "characters": 8}',
+            '{"event_id": "z12", ' + tts + ', "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "characters": 1.5e300}',
+            '{"event_id": "z13", ' + tts + ', "occurred_at": "2026-03-31T10:00:00Z",'
+            ' "characters": 9.0}',
+        ],
+    )
 
 
 RUNS = [
