@@ -272,7 +272,7 @@
         case when not is_object then 'malformed_record' end as record_error,
         {%- for column in spec.columns %}
         case
-            when is_object then {{ spark_plain_number_text('fields.' ~ column) }}
+            when is_object then {{ spark_number_text('fields.' ~ column) }}
         end as {{ column }}
         {{- ',' if not loop.last }}
         {%- endfor %}
@@ -324,9 +324,8 @@
 
 
 {#-
-    A Parquet column as text, as DuckDB renders it: Spark writes large and
-    small doubles in E notation (1.0E7), which the quantity checks would
-    reject, so those are written out in plain digits; an instant (a
+    A Parquet column as text, as DuckDB renders it: doubles through
+    spark_number_text; an instant (a
     timestamp adjusted to UTC) gets DuckDB's +00 offset, a local timestamp
     (TIMESTAMP_NTZ) none.
 -#}
@@ -335,7 +334,7 @@
     {%- if type_name == 'TIMESTAMP' -%}
         cast({{ quoted }} as string) || '+00'
     {%- elif type_name in ('DOUBLE', 'FLOAT') -%}
-        {{ spark_plain_number_text('cast(' ~ quoted ~ ' as string)') }}
+        {{ spark_number_text('cast(' ~ quoted ~ ' as string)') }}
     {%- else -%}
         cast({{ quoted }} as string)
     {%- endif -%}
@@ -343,15 +342,32 @@
 
 
 {#-
-    A number as text in plain digits. Spark (Java) writes a double below
-    1e-3 or from 1e7 in E notation (5.0E-4), also when it re-reads a JSON
-    number given to a text field, where DuckDB writes 0.0005.
+    A double's text as DuckDB writes it (the shortest digits, like Python's
+    repr): plain digits from 1e-4 to below 1e16 (0.0005, 10000000.0), else
+    1e-07 or 1.5e+300. Spark (Java) writes E notation below 1e-3 and from 1e7
+    (5.0E-4, 1.0E7), for a Parquet double and for a JSON number read as text.
 -#}
-{% macro spark_plain_number_text(text) -%}
+{% macro spark_number_text(text) -%}
+    {%- set exponent = "cast(substring_index(" ~ text ~ ", 'E', -1) as int)" -%}
     case
-        when {{ text }} rlike '^-?[0-9]+[.][0-9]+E-?[0-9]+\\z'
-            then cast(try_cast({{ text }} as decimal(38, 18)) as string)
-        else {{ text }}
+        when not {{ text }} rlike '^-?[0-9]+[.][0-9]+E-?[0-9]+\\z' then {{ text }}
+        when {{ exponent }} between -4 and 15
+            then regexp_replace(
+                regexp_replace(
+                    cast(try_cast({{ text }} as decimal(38, 22)) as string),
+                    '0+\\z',
+                    ''
+                ),
+                '[.]\\z',
+                '.0'
+            )
+        else concat(
+            regexp_replace(substring_index({{ text }}, 'E', 1), '[.]0\\z', ''),
+            'e',
+            case when {{ exponent }} < 0 then '-' else '+' end,
+            case when abs({{ exponent }}) < 10 then '0' else '' end,
+            cast(abs({{ exponent }}) as string)
+        )
     end
 {%- endmacro %}
 

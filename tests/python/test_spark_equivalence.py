@@ -96,6 +96,7 @@ def _write_run_3(usage: Path) -> None:
         "input_tokens": 31,
         "output_tokens": 7,
     }
+    _write_parquet_edges(usage)
     redelivered = ANALYTICS_EVENTS_DAY_1["llm"][0]
     write_jsonl(usage / "llm" / "late" / "part-0.jsonl", [late, redelivered])
     # where the engines' JSON and time parsers differ if left to themselves
@@ -140,6 +141,45 @@ def _write_run_3(usage: Path) -> None:
             ' "characters": 9.0}',
         ],
     )
+
+
+# Parquet columns of every type the contract admits, rendered as text by each engine
+PARQUET_EDGE_ASR = """
+select * from (values
+    ('p1', 'edge', '2026-03-31 10:00:00'::timestamp, 'google', 0.0005::double),
+    ('p2', 'edge', '2026-03-31 10:00:00.25'::timestamp, 'google', 12345678.5::double),
+    ('p3', 'edge', '2026-03-31 16:00:00'::timestamp, 'google', 1e-7::double),
+    ('p4', 'edge', '2026-03-31 15:59:59.999999'::timestamp, 'google', 7200.25::double)
+) as t (event_id, tenant_id, occurred_at, vendor, audio_seconds)
+"""
+PARQUET_EDGE_ASR_FLOAT = """
+select 'p5' as event_id, 'edge' as tenant_id, 'e1' as agent_id,
+    '2026-03-31 12:00:00+00'::timestamptz as occurred_at, 'aispeech' as vendor,
+    1.5::float as audio_seconds
+"""
+PARQUET_EDGE_LLM = """
+select * from (values
+    (7::utinyint, 'edge', '2026-03-31 01:02:03.456789+00'::timestamptz, 'gpt-4o',
+        12::usmallint, 3::uinteger),
+    (8::utinyint, 'edge', '2026-03-31 01:02:03+00'::timestamptz, 'GPT-4o ',
+        1000000::ubigint, 0::uinteger)
+) as t (event_id, tenant_id, occurred_at, model, input_tokens, output_tokens)
+"""
+PARQUET_EDGE_TTS = """
+select * from (values
+    ('p9', 'edge', 'e2', '2026-03-31T10:00:00+08:00', 'azure', 9.0::double),
+    ('p10', 'edge', 'e2', '2026-03-31T10:00:00+08:00', 'azure', 1e7::double),
+    ('p11', 'edge', 'e2', '2026-03-31T10:00:00+08:00', 'azure', 12.5::double),
+    ('p12', 'edge', 'e2', '2026-03-31T10:00:00+08:00', 'azure', 40::decimal(10, 0))
+) as t (event_id, tenant_id, agent_id, occurred_at, vendor, characters)
+"""
+
+
+def _write_parquet_edges(usage: Path) -> None:
+    write_parquet(usage / "asr" / "edge" / "typed.parquet", PARQUET_EDGE_ASR)
+    write_parquet(usage / "asr" / "edge" / "float.parquet", PARQUET_EDGE_ASR_FLOAT)
+    write_parquet(usage / "llm" / "edge" / "unsigned.parquet", PARQUET_EDGE_LLM)
+    write_parquet(usage / "tts" / "edge" / "doubles.parquet", PARQUET_EDGE_TTS)
 
 
 RUNS = [
