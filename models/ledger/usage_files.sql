@@ -4,6 +4,13 @@
     unique_key=['stream', 'source_file'],
 ) }}
 
+{#-
+    usage_records reads this table when it compiles (the files read again,
+    whose known lines are not new): it must see it as the last run left it,
+    so this model runs after usage_records, never beside it.
+-#}
+-- depends_on: {{ ref('usage_records') }}
+
 {#
     One row per usage file ever read: its size and modification time when
     read (a file that changes is read again), and how many raw records it

@@ -367,3 +367,28 @@ def test_billing_publish_after_dbt_build_only_when_it_was_green(tmp_path):
     refused = publish()
     assert refused.returncode == 1
     assert "not publishing: the last dbt build was not green" in refused.stderr
+
+
+def test_the_file_ledger_is_written_after_the_record_ledger():
+    """usage_records reads ledger.usage_files when it compiles (the files read again): were
+    usage_files written beside it, in the same run, the lines already billed of a grown file
+    would look new. dbt must order them, whatever the number of threads."""
+    listed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "ls",
+            "--select",
+            "usage_records+",
+            "--resource-type",
+            "model",
+            "--output",
+            "name",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "usage_files" in listed.stdout.split()
