@@ -54,9 +54,13 @@
         {%- set raw = env_var('BILLING_DATE', '') | trim -%}
     {%- endif -%}
     {%- if raw == '' -%}
-        {%- set now = modules.datetime.datetime.now(
-            modules.pytz.timezone(billing_timezone())
-        ) -%}
+        {%- set zone = billing_timezone() -%}
+        {%- if zone not in modules.pytz.all_timezones -%}
+            {{ billing_config_error(
+                'billing_timezone', "'" ~ zone ~ "' is not a known time zone"
+            ) }}
+        {%- endif -%}
+        {%- set now = modules.datetime.datetime.now(modules.pytz.timezone(zone)) -%}
         {{- return(
             (now.date() - modules.datetime.timedelta(days=1)).isoformat()
         ) -}}

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent_billing import daily_run, exports, report, sample_data
 from agent_billing.dbt_build import BuildResult, last_build_status
@@ -126,11 +126,18 @@ def _run(
     return 0
 
 
-def _billing_date(settings: dict[str, str | None]) -> str:
-    """The day the run bills up to (the dbt default is yesterday in the billing zone)."""
+def _billing_date(settings: dict[str, str | None]) -> str | None:
+    """The day the run bills up to (the dbt default is yesterday in the billing zone).
+
+    None for a zone that does not exist: dbt then stops the build before any model, naming
+    billing_timezone, and the run reports that failure.
+    """
     if settings.get("billing_date"):
         return str(settings["billing_date"])
-    zone = ZoneInfo(settings.get("billing_timezone") or DEFAULT_TIMEZONE)
+    try:
+        zone = ZoneInfo(settings.get("billing_timezone") or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
     return (dt.datetime.now(zone).date() - dt.timedelta(days=1)).isoformat()
 
 

@@ -41,6 +41,8 @@ def usage_root(tmp_path_factory) -> Path:
             "billing_timezone",
             "not a known time zone",
         ),
+        # without --date the day is yesterday in that zone, which does not exist
+        (["--timezone", "Mars/Olympus_Mons"], "billing_timezone", "not a known time zone"),
     ],
 )
 def test_a_bad_var_fails_before_any_model(tmp_path, usage_root, args, culprit, detail):

@@ -203,8 +203,7 @@ def _utc(value):
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    """Both engines after the three runs: the DuckDB file and the Spark session."""
-    from dbt.cli.main import dbtRunner
+    """Both engines after the three runs: the DuckDB file, the Spark session, the work folder."""
     from pyspark.sql import SparkSession
 
     base = tmp_path_factory.mktemp("engines")
@@ -215,7 +214,6 @@ def engines(tmp_path_factory):
     os.environ["SPARK_WAREHOUSE_DIR"] = str(spark_dir)
     os.environ["TZ"] = "UTC"
     time.tzset()
-    runner = dbtRunner()
     for run_number, (billing_date, write) in enumerate(RUNS, start=1):
         write(usage)
         usage_var = json.dumps({"usage_root": str(usage)})
@@ -230,24 +228,12 @@ def engines(tmp_path_factory):
         )
         os.environ["BILLING_DATE"] = billing_date
         try:
-            on_spark = runner.invoke(
-                [
-                    "build",
-                    "--target",
-                    "spark",
-                    "--project-dir",
-                    str(REPO),
-                    "--profiles-dir",
-                    str(REPO),
-                    "--target-path",
-                    str(base / "spark_target"),
-                    "--log-path",
-                    str(base / "spark_logs"),
-                    # the dbt unit tests run on Spark once, with the first build
-                    *(["--exclude-resource-type", "unit_test"] if run_number > 1 else []),
-                    "--vars",
-                    usage_var,
-                ]
+            on_spark = _spark_build(
+                base,
+                # the dbt unit tests run on Spark once, with the first build
+                *(["--exclude-resource-type", "unit_test"] if run_number > 1 else []),
+                "--vars",
+                usage_var,
             )
         finally:
             del os.environ["BILLING_DATE"]
@@ -263,7 +249,29 @@ def engines(tmp_path_factory):
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
             assert len(unit_tests) == 13 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
-    return db, spark
+    return db, spark, base
+
+
+def _spark_build(base: Path, *args: str):
+    """`dbt build --target spark ARGS` in this process: every call shares one Spark session."""
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner().invoke(
+        [
+            "build",
+            "--target",
+            "spark",
+            "--project-dir",
+            str(REPO),
+            "--profiles-dir",
+            str(REPO),
+            "--target-path",
+            str(base / "spark_target"),
+            "--log-path",
+            str(base / "spark_logs"),
+            *args,
+        ]
+    )
 
 
 def _spark_columns(spark, table: str) -> dict[str, str]:
@@ -278,7 +286,7 @@ def _spark_columns(spark, table: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("table", sorted(MARTS))
 def test_every_mart_row_is_the_same_on_spark(engines, table):
-    db, spark = engines
+    db, spark, _ = engines
     duckdb_columns = dict(
         query(
             db,
@@ -301,7 +309,7 @@ def test_every_mart_row_is_the_same_on_spark(engines, table):
 
 def test_the_runs_cover_what_spark_must_handle(engines):
     """The fixture is not trivial: every status, late lines and all three runs' bills."""
-    db, _ = engines
+    db, _, _ = engines
     statuses = dict(query(db, "select status, count(*) from ledger.usage_records group by 1"))
     assert set(statuses) == {"billed", "duplicate", "unpriced", "rejected"}
     reasons = {r for (r,) in query(db, "select distinct reason from marts.rejected_usage")}
@@ -310,3 +318,25 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     assert late >= 1
     runs = query(db, "select count(*) from ledger.billing_runs")[0][0]
     assert runs == 3
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"usage_root": "EMPTY"}, "Invalid dbt var 'usage_root': no usage file"),
+        ({"billing_timezone": "Mars/Olympus_Mons"}, "Invalid dbt var 'billing_timezone'"),
+        ({"billing_date": "2026-02-30"}, "Invalid dbt var 'billing_date'"),
+    ],
+)
+def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, settings, message):
+    _, spark, base = engines
+    empty = base / "empty_usage"
+    (empty / "llm").mkdir(parents=True, exist_ok=True)
+    usage = {"usage_root": str(empty if settings.get("usage_root") == "EMPTY" else base / "usage")}
+    before = spark.sql("select count(*) from marts.bill_line_items").collect()[0][0]
+    runs_before = spark.sql("select count(*) from ledger.billing_runs").collect()[0][0]
+    result = _spark_build(base, "--vars", json.dumps({**settings, **usage}))
+    assert not result.success
+    assert message in str(result.exception)
+    assert spark.sql("select count(*) from marts.bill_line_items").collect()[0][0] == before
+    assert spark.sql("select count(*) from ledger.billing_runs").collect()[0][0] == runs_before
