@@ -325,7 +325,6 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     [
         ({"usage_root": "EMPTY"}, "Invalid dbt var 'usage_root': no usage file"),
         ({"billing_timezone": "Mars/Olympus_Mons"}, "Invalid dbt var 'billing_timezone'"),
-        ({"billing_date": "2026-02-30"}, "Invalid dbt var 'billing_date'"),
     ],
 )
 def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, settings, message):
