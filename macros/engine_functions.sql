@@ -60,3 +60,40 @@
 {% macro spark__exact_integer_type() -%}
     decimal(38, 0)
 {%- endmacro %}
+
+
+{#-
+    A 64-bit hash of one or more values, used only to narrow down which
+    rows may share a key before an exact comparison (a collision costs
+    time, never a wrong result).
+-#}
+{% macro values_hash(expressions) -%}
+    {{ return(adapter.dispatch('values_hash', 'agent_billing')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__values_hash(expressions) -%}
+    hash({{ expressions | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__values_hash(expressions) -%}
+    xxhash64({{ expressions | join(', ') }})
+{%- endmacro %}
+
+
+{#-
+    Written between "name as" and the body of a CTE that is used several
+    times: DuckDB then reads the columns each use needs from the tables
+    below instead of materializing every row with every column once
+    (which spills to disk at millions of records). Spark plans CTEs
+    inline by default.
+-#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte', 'agent_billing')()) }}
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__inline_cte() -%}
+{%- endmacro %}

@@ -42,9 +42,15 @@
     The first delivery of an event_id is the record billed (or left
     unpriced) by an earlier run, looked up within the late window only, else
     the earliest open record carried over, else the first new one in
-    (source_file, source_line) order. The payload compared between copies is everything
-    but the id: tenant, agent, instant, item (case and spaces ignored) and
-    quantities (as numbers).
+    (source_file, source_line) order. The payload compared between copies is
+    everything but the id: tenant, agent, instant, item (case and spaces
+    ignored) and quantities (as numbers).
+
+    Cost: nearly every id has one record. The order of deliveries is worked
+    out only for the records whose id may have another record (a narrow
+    count by a hash of the id, made exact below), and only those are
+    compared with their first delivery; the other records are their id's
+    first and only delivery.
 #}
 
 {%- set cutoff_day =
@@ -57,7 +63,7 @@
     ~ '(select this_catalog.catalog_version from this_catalog)'
     ~ ' or usage_date < ' ~ cutoff_day ~ ')' %}
 
-with read_records as (
+with read_records as {{ inline_cte() }} (
     select * from {{ ref('int_usage_events_unioned') }}
 ),
 
@@ -106,7 +112,7 @@ this_catalog as (
     cross join alias_list
 ),
 
-new_records as (
+new_records as {{ inline_cte() }} (
     select
         read_records.stream,
         read_records.source_format,
@@ -125,20 +131,7 @@ new_records as (
         read_records.characters,
         read_records.invalid_reason,
         read_records.raw_record,
-        false as is_carried_over,
-        md5(concat_ws(
-            '|',
-            read_records.tenant_id,
-            coalesce(read_records.agent_id, '<none>'),
-            cast(
-                {{ epoch_microseconds('read_records.occurred_at') }} as string
-            ),
-            read_records.item_key,
-            coalesce(cast(read_records.input_tokens as string), '-'),
-            coalesce(cast(read_records.output_tokens as string), '-'),
-            coalesce(cast(read_records.audio_seconds as string), '-'),
-            coalesce(cast(read_records.characters as string), '-')
-        )) as payload_hash
+        false as is_carried_over
     from read_records
     {%- if is_incremental() and read_again %}
     -- lines of changed files that the ledger already holds are not new
@@ -174,44 +167,14 @@ carried_over as (
         characters,
         cast(null as string) as invalid_reason,
         raw_record,
-        true as is_carried_over,
-        payload_hash
+        true as is_carried_over
     from {{ this }}
     where status = 'pending' or (status = 'unpriced' and {{ reopened }})
 ),
 
 {% endif %}
 
-{#
-    First deliveries of earlier runs that are not classified again: the
-    billed records of the late window (a copy of one is never charged again)
-    and the unpriced records left as they are.
-#}
--- noqa: disable=LT02
-delivered_before as (
-    {%- if is_incremental() %}
-    select
-        stream,
-        event_id,
-        payload_hash as first_payload_hash
-    from {{ this }}
-    where
-        usage_date >= {{ cutoff_day }}
-        and (
-            status = 'billed'
-            or (status = 'unpriced' and not {{ reopened }})
-        )
-    {%- else %}
-    select
-        cast(null as string) as stream,
-        cast(null as string) as event_id,
-        cast(null as string) as first_payload_hash
-    where false
-    {%- endif %}
-),
--- noqa: enable=LT02
-
-candidates as (
+candidates as {{ inline_cte() }} (
     select * from new_records
     {%- if is_incremental() %}
     -- the same columns in the same order as new_records
@@ -221,7 +184,7 @@ candidates as (
 ),
 
 {# Aliases are resolved on every run, so a new alias bills open records. #}
-resolved as (
+resolved as {{ inline_cte() }} (
     select
         candidates.*,
         candidates.invalid_reason is null as is_valid_event,
@@ -237,30 +200,167 @@ resolved as (
             and candidates.item_key = model_aliases.reported_model
 ),
 
-deliveries as (
+{# Ids that may have several records here (by hash: a superset). #}
+possibly_repeated_ids as (
     select
-        *,
-        row_number() over (
-            partition by stream, event_id, is_valid_event
-            order by is_carried_over desc, source_file asc, source_line asc
-        ) as delivery_number
+        stream,
+        {{ values_hash(['event_id']) }} as event_id_hash
     from resolved
+    where is_valid_event
+    group by stream, {{ values_hash(['event_id']) }}
+    having count(*) > 1
 ),
 
+{#
+    First deliveries of earlier runs that are not classified again, for the
+    ids read here: the billed records of the late window (a copy of one is
+    never charged again) and the unpriced records left as they are.
+#}
+-- noqa: disable=LT02
+delivered_before as (
+    {%- if is_incremental() %}
+    select
+        earlier.stream,
+        earlier.event_id,
+        earlier.tenant_id,
+        earlier.agent_id,
+        earlier.occurred_at,
+        earlier.item_key,
+        earlier.input_tokens,
+        earlier.output_tokens,
+        earlier.audio_seconds,
+        earlier.characters
+    from {{ this }} as earlier
+    where
+        earlier.usage_date >= {{ cutoff_day }}
+        and (
+            earlier.status = 'billed'
+            or (earlier.status = 'unpriced' and not {{ reopened }})
+        )
+        and exists (
+            select 1
+            from resolved
+            where
+                resolved.is_valid_event
+                and resolved.stream = earlier.stream
+                and resolved.event_id = earlier.event_id
+        )
+    {%- else %}
+    select
+        cast(null as string) as stream,
+        cast(null as string) as event_id,
+        cast(null as string) as tenant_id,
+        cast(null as string) as agent_id,
+        cast(null as {{ type_instant() }}) as occurred_at,
+        cast(null as string) as item_key,
+        cast(null as bigint) as input_tokens,
+        cast(null as bigint) as output_tokens,
+        cast(null as decimal(38, 6)) as audio_seconds,
+        cast(null as bigint) as characters
+    where false
+    {%- endif %}
+),
+-- noqa: enable=LT02
+
+{# The valid records whose id another record may have. #}
+shared_id_records as (
+    select
+        resolved.stream,
+        resolved.source_file,
+        resolved.source_line,
+        resolved.event_id,
+        resolved.is_carried_over,
+        resolved.tenant_id,
+        resolved.agent_id,
+        resolved.occurred_at,
+        resolved.item_key,
+        resolved.input_tokens,
+        resolved.output_tokens,
+        resolved.audio_seconds,
+        resolved.characters
+    from resolved
+    where
+        resolved.is_valid_event
+        and (
+            exists (
+                select 1
+                from possibly_repeated_ids
+                where
+                    possibly_repeated_ids.stream = resolved.stream
+                    and possibly_repeated_ids.event_id_hash
+                    = {{ values_hash(['resolved.event_id']) }}
+            )
+            or exists (
+                select 1
+                from delivered_before
+                where
+                    delivered_before.stream = resolved.stream
+                    and delivered_before.event_id = resolved.event_id
+            )
+        )
+),
+
+shared_id_deliveries as (
+    select
+        stream,
+        source_file,
+        source_line,
+        event_id,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        item_key,
+        input_tokens,
+        output_tokens,
+        audio_seconds,
+        characters,
+        row_number() over (
+            partition by stream, event_id
+            order by is_carried_over desc, source_file asc, source_line asc
+        ) as delivery_number
+    from shared_id_records
+),
+
+{# The record each copy is compared with: its id's first delivery. #}
 first_deliveries as (
     select
-        deliveries.stream,
-        deliveries.event_id,
-        delivered_before.first_payload_hash is not null as was_delivered_before,
-        coalesce(
-            delivered_before.first_payload_hash, deliveries.payload_hash
-        ) as first_payload_hash
-    from deliveries
-    left join delivered_before
-        on
-            deliveries.stream = delivered_before.stream
-            and deliveries.event_id = delivered_before.event_id
-    where deliveries.is_valid_event and deliveries.delivery_number = 1
+        stream,
+        event_id,
+        true as was_delivered_before,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        item_key,
+        input_tokens,
+        output_tokens,
+        audio_seconds,
+        characters
+    from delivered_before
+
+    union all
+
+    select
+        stream,
+        event_id,
+        false as was_delivered_before,
+        tenant_id,
+        agent_id,
+        occurred_at,
+        item_key,
+        input_tokens,
+        output_tokens,
+        audio_seconds,
+        characters
+    from shared_id_deliveries
+    where
+        shared_id_deliveries.delivery_number = 1
+        and not exists (
+            select 1
+            from delivered_before
+            where
+                delivered_before.stream = shared_id_deliveries.stream
+                and delivered_before.event_id = shared_id_deliveries.event_id
+        )
 ),
 
 {# Prices are looked up once per item and day, not once per event. #}
@@ -269,8 +369,8 @@ item_days as (
         stream,
         catalog_item,
         usage_date
-    from deliveries
-    where is_valid_event and delivery_number = 1
+    from resolved
+    where is_valid_event
 ),
 
 item_day_prices as (
@@ -293,20 +393,34 @@ item_day_prices as (
 
 flagged as (
     select
-        deliveries.*,
-        deliveries.is_valid_event
-        and (
-            deliveries.delivery_number > 1
-            or first_deliveries.was_delivered_before
+        resolved.*,
+        resolved.is_valid_event
+        and coalesce(
+            shared_id_deliveries.delivery_number > 1
+            or first_deliveries.was_delivered_before,
+            false
         ) as is_copy,
-        deliveries.payload_hash
-        = first_deliveries.first_payload_hash as has_first_payload,
-        deliveries.usage_date < {{ cutoff_day }} as is_beyond_late_window,
-        deliveries.usage_date <= {{ last_closed }} as is_late,
-        deliveries.usage_date
+        coalesce(
+            resolved.tenant_id = first_deliveries.tenant_id
+            and resolved.agent_id is not distinct from first_deliveries.agent_id
+            and resolved.occurred_at = first_deliveries.occurred_at
+            and resolved.item_key = first_deliveries.item_key
+            and resolved.input_tokens
+            is not distinct from first_deliveries.input_tokens
+            and resolved.output_tokens
+            is not distinct from first_deliveries.output_tokens
+            and resolved.audio_seconds
+            is not distinct from first_deliveries.audio_seconds
+            and resolved.characters
+            is not distinct from first_deliveries.characters,
+            false
+        ) as has_first_payload,
+        resolved.usage_date < {{ cutoff_day }} as is_beyond_late_window,
+        resolved.usage_date <= {{ last_closed }} as is_late,
+        resolved.usage_date
         > {{ billing_date_literal() }} as is_after_billing_date,
         coalesce(
-            deliveries.usage_date <= {{ last_closed }}
+            resolved.usage_date <= {{ last_closed }}
             and {{ billing_date_literal() }} <= {{ last_closed }},
             false
         ) as is_waiting_for_a_new_day,
@@ -314,28 +428,33 @@ flagged as (
             when catalog.catalog_item is null
                 then
                     case
-                        when deliveries.stream = 'llm' then 'unknown_model'
+                        when resolved.stream = 'llm' then 'unknown_model'
                         else 'unknown_vendor'
                     end
             when
                 coalesce(item_day_prices.priced_components, 0)
-                < case when deliveries.stream = 'llm' then 2 else 1 end
+                < case when resolved.stream = 'llm' then 2 else 1 end
                 then 'no_price_in_force'
         end as unpriced_reason
-    from deliveries
+    from resolved
+    left join shared_id_deliveries
+        on
+            resolved.stream = shared_id_deliveries.stream
+            and resolved.source_file = shared_id_deliveries.source_file
+            and resolved.source_line = shared_id_deliveries.source_line
     left join first_deliveries
         on
-            deliveries.stream = first_deliveries.stream
-            and deliveries.event_id = first_deliveries.event_id
+            resolved.stream = first_deliveries.stream
+            and resolved.event_id = first_deliveries.event_id
     left join catalog
         on
-            deliveries.stream = catalog.stream
-            and deliveries.catalog_item = catalog.catalog_item
+            resolved.stream = catalog.stream
+            and resolved.catalog_item = catalog.catalog_item
     left join item_day_prices
         on
-            deliveries.stream = item_day_prices.stream
-            and deliveries.catalog_item = item_day_prices.catalog_item
-            and deliveries.usage_date = item_day_prices.usage_date
+            resolved.stream = item_day_prices.stream
+            and resolved.catalog_item = item_day_prices.catalog_item
+            and resolved.usage_date = item_day_prices.usage_date
 ),
 
 classified as (
@@ -380,7 +499,6 @@ final as (
         output_tokens,
         audio_seconds,
         characters,
-        payload_hash,
         status,
         reason,
         case
