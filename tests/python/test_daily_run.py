@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import BILLING, REPO, project_copy, query, run_billing, write_jsonl
+from conftest import BILLING, REPO, project_copy, query, run_billing, run_dbt, write_jsonl
 from reference_billing import expected_lines_by_bill
 
 from agent_billing import daily_run
@@ -392,3 +393,36 @@ def test_the_file_ledger_is_written_after_the_record_ledger():
     )
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "usage_files" in listed.stdout.split()
+
+
+def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
+    """The ledger's grain test checks only what can collide with this run's rows (counted by
+    hash, then compared exactly): a copy of a record this run wrote must still fail it."""
+    _, built, _ = days
+    db = tmp_path / "billing.duckdb"
+    db.write_bytes(built.read_bytes())
+    compiled = run_dbt(
+        "compile",
+        "--select",
+        "unique_combination_of_columns_usage_records_stream__source_file__source_line__True",
+        "--target-path",
+        str(tmp_path / "target"),
+        db=db,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (sql_file,) = (tmp_path / "target" / "compiled").rglob("unique_combination_of_*.sql")
+    sql = sql_file.read_text()
+    (run_id,) = set(re.findall(r"billing_run_id = '([0-9a-f-]{36})'", sql))
+
+    assert query(db, sql) == []
+    with duckdb.connect(str(db)) as connection:
+        # the compiling invocation stands for "this run": it rewrites one record, twice
+        connection.execute(
+            f"""
+            insert into ledger.usage_records by name
+            select * replace ('{run_id}' as billing_run_id)
+            from ledger.usage_records
+            where source_file like '%date=2026-04-02%' and source_line = 1
+            """
+        )
+    assert query(db, sql) == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 2)]
