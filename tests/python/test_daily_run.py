@@ -426,3 +426,32 @@ def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
             """
         )
     assert query(db, sql) == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 2)]
+
+
+def test_unpriced_usage_follows_the_files_under_the_usage_root(tmp_path):
+    """unpriced_usage and the reconciliation describe the files under usage_root now: a file
+    moved away leaves them (its bills stay issued), and is listed again when it is back."""
+    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
+    day1 = root / "llm" / "date=2026-04-01" / "a.jsonl"
+    write_jsonl(day1, [E1, M1])
+    write_jsonl(root / "llm" / "date=2026-04-02" / "b.jsonl", [N2])
+
+    def run(date):
+        _ok(run_billing("run", "--date", date, "--usage-root", str(root), db=db))
+        unpriced = query(db, "select event_id, source_file from marts.unpriced_usage")
+        counts = query(
+            db,
+            "select raw_events, billed_events, unpriced_events from marts.usage_reconciliation "
+            "where stream = 'llm'",
+        )
+        return unpriced, counts[0]
+
+    # N2 is pending on the 1st (it happened on the 2nd)
+    assert run("2026-04-01") == ([("m1", "llm/date=2026-04-01/a.jsonl")], (3, 1, 1))
+    bills = query(db, BILLS_SQL)
+    away = tmp_path / "away.jsonl"
+    day1.rename(away)  # same size and modification time when it comes back
+    assert run("2026-04-02") == ([], (1, 1, 0))
+    away.rename(day1)
+    assert run("2026-04-03") == ([("m1", "llm/date=2026-04-01/a.jsonl")], (3, 2, 1))
+    assert all(row in query(db, BILLS_SQL) for row in bills)

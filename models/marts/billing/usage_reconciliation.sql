@@ -2,8 +2,9 @@
     One row per stream: how every raw record of the files under usage_root
     ended, across all runs. raw_events counts the records in the files
     (ledger.usage_files, counted when each file was read), the other columns
-    count the records' statuses in the ledger (ledger.usage_records); a singular test fails the build unless raw_events = billed +
-    duplicate + unpriced + rejected + pending.
+    count the records' statuses in the ledger (ledger.usage_records, counted
+    per file by int_usage_status_counts); a singular test fails the build
+    unless raw_events = billed + duplicate + unpriced + rejected + pending.
 #}
 with streams as (
     select 'llm' as stream
@@ -26,8 +27,8 @@ usage_files as (
             and usage_files.source_file = files_present.source_file
 ),
 
-usage_records as (
-    select * from {{ ref('usage_records') }}
+status_counts_by_file as (
+    select * from {{ ref('int_usage_status_counts') }}
 ),
 
 raw_counts as (
@@ -41,28 +42,18 @@ raw_counts as (
 
 status_counts as (
     select
-        usage_records.stream,
-        count(*) filter (
-            where usage_records.status = 'billed'
-        ) as billed_events,
-        count(*) filter (
-            where usage_records.status = 'duplicate'
-        ) as duplicate_events,
-        count(*) filter (
-            where usage_records.status = 'unpriced'
-        ) as unpriced_events,
-        count(*) filter (
-            where usage_records.status = 'rejected'
-        ) as rejected_events,
-        count(*) filter (
-            where usage_records.status = 'pending'
-        ) as pending_events
-    from usage_records
+        status_counts_by_file.stream,
+        sum(status_counts_by_file.billed_events) as billed_events,
+        sum(status_counts_by_file.duplicate_events) as duplicate_events,
+        sum(status_counts_by_file.unpriced_events) as unpriced_events,
+        sum(status_counts_by_file.rejected_events) as rejected_events,
+        sum(status_counts_by_file.pending_events) as pending_events
+    from status_counts_by_file
     inner join usage_files
         on
-            usage_records.stream = usage_files.stream
-            and usage_records.source_file = usage_files.source_file
-    group by usage_records.stream
+            status_counts_by_file.stream = usage_files.stream
+            and status_counts_by_file.source_file = usage_files.source_file
+    group by status_counts_by_file.stream
 ),
 
 final as (
