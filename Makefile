@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark run test lint bench docs clean
+.PHONY: setup setup-spark run test lint bench bench-curve docs clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: setup
 SCALE ?= default
 bench: setup
 	$(BIN)/python -m agent_billing.bench --scale $(SCALE) --report BENCHMARKS.md
+
+# How time and memory grow with the events caught up in one run (1M to 100M).
+bench-curve: setup
+	$(BIN)/python -m agent_billing.bench --curve --report BENCHMARKS.md
 
 # The dbt docs site (every model, column, test and exposure) from the warehouse
 # BILLING_DB_PATH, as one self-contained page.

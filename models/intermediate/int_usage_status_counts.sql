@@ -5,6 +5,21 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{#-
+    The files this run wrote ledger rows for, listed when the model runs
+    (after the ledger). Filtering the ledger by a literal list happens in
+    its scan; a join to a subquery of the ledger did not (after 31 days at
+    make bench's default scale, 87M records: 0.2 s against 3 to 8 s).
+-#}
+{%- set files_written = [] -%}
+{%- if execute and is_incremental() -%}
+    {%- set written = run_query(
+        "select distinct source_file from " ~ ref('usage_records')
+        ~ " where billing_run_id = '" ~ billing_run_id() ~ "'"
+    ) -%}
+    {%- set files_written = written.columns[0].values() | list -%}
+{%- endif %}
+
 {#
     How many records of each usage file the ledger holds in each status:
     what the reconciliation adds up. Incremental, so that a daily run counts
@@ -17,16 +32,6 @@ with usage_records as (
     select * from {{ ref('usage_records') }}
 ),
 
-{% if is_incremental() %}
-files_written as (
-    select distinct
-        stream,
-        source_file
-    from usage_records
-    where billing_run_id = '{{ billing_run_id() }}'
-),
-
-{% endif %}
 counted as (
     select
         usage_records.stream,
@@ -48,10 +53,13 @@ counted as (
         ) as pending_events
     from usage_records
     {%- if is_incremental() %}
-    inner join files_written
-        on
-            usage_records.stream = files_written.stream
-            and usage_records.source_file = files_written.source_file
+    -- source_file starts with the stream's folder: it names the file alone
+    where
+        {%- if files_written %}
+        usage_records.source_file in {{ sql_string_tuple(files_written) }}
+        {%- else %}
+        false
+        {%- endif %}
     {%- endif %}
     group by usage_records.stream, usage_records.source_file
 )

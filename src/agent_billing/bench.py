@@ -245,6 +245,87 @@ def _pipeline_bills(db: Path) -> list:
     return [[str(v) for v in r] for r in rows]
 
 
+def _land(root: Path, day_count: int) -> None:
+    """Make the first day_count days of root/staged visible under root/live (hard links)."""
+    for stream in ("llm", "asr", "tts"):
+        for offset in range(day_count):
+            name = f"date={(FIRST_DAY + dt.timedelta(days=offset)).isoformat()}"
+            target = root / "live" / stream / name
+            if not target.exists():
+                target.mkdir(parents=True)
+                for file in (root / "staged" / stream / name).iterdir():
+                    os.link(file, target / file.name)
+
+
+def _billing_run(db: Path, last: dt.date, usage_root: Path) -> tuple[float, int]:
+    """`billing run` for last into db, measured (wall seconds, peak bytes)."""
+    billing = str(Path(sys.executable).parent / "billing")
+    env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project_dir()))
+    command = [billing, "run", "--date", last.isoformat(), "--usage-root", str(usage_root)]
+    return _measure(command, env)
+
+
+# Points of the scale note: (per-day scale, days) -> events caught up in one run
+CURVE = [("medium", 4), ("default", 4), ("default", 10), ("default", 20), ("default", 36)]
+
+
+def curve(workdir: Path, report: Path | None) -> list[dict]:
+    """One catch-up (and the baseline) at each point of CURVE: how time and memory grow."""
+    memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "1536MB")
+    points = []
+    for scale, days in CURVE:
+        counts = SCALES[scale]
+        per_day = counts["llm"] + counts["asr"] + counts["tts"]
+        root = workdir / f"curve-{scale}"
+        for offset in range(days):
+            day = FIRST_DAY + dt.timedelta(days=offset)
+            if not (root / "staged" / "tts" / f"date={day.isoformat()}").exists():
+                generate_day(root / "staged", day, counts)
+        shutil.rmtree(root / "live", ignore_errors=True)
+        _land(root, days)
+        last = FIRST_DAY + dt.timedelta(days=days - 1)
+        base_seconds, base_peak, expected = _baseline(root / "live", last, memory_limit)
+        db = workdir / "curve-warehouse" / "billing.duckdb"
+        shutil.rmtree(db.parent, ignore_errors=True)
+        seconds, peak = _billing_run(db, last, root / "live")
+        if _pipeline_bills(db) != expected:
+            raise SystemExit(f"bench: at {per_day * days:,} events the bills differ")
+        shutil.rmtree(db.parent, ignore_errors=True)
+        point = {
+            "events": per_day * days,
+            "days": days,
+            "baseline": base_seconds,
+            "baseline_peak": base_peak,
+            "seconds": seconds,
+            "peak_bytes": peak,
+        }
+        print(
+            f"  {point['events']:>11,} events: catch-up {seconds:7.1f} s "
+            f"{peak / 2**30:5.2f} GiB, baseline {base_seconds:6.1f} s "
+            f"{base_peak / 2**30:5.2f} GiB"
+        )
+        points.append(point)
+    if report is not None:
+        lines = [
+            f"### {dt.date.today().isoformat()}, scale curve (one catch-up per point)",
+            "",
+            f"Machine: {_machine()}.",
+            "",
+            "| events | days | catch-up | events/s | peak memory | baseline | baseline peak "
+            "| catch-up / baseline |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for p in points:
+            lines.append(
+                f"| {p['events']:,} | {p['days']} | {p['seconds']:.1f} s | "
+                f"{p['events'] / p['seconds']:,.0f} | {p['peak_bytes'] / 2**30:.2f} GiB | "
+                f"{p['baseline']:.1f} s | {p['baseline_peak'] / 2**30:.2f} GiB | "
+                f"{p['seconds'] / p['baseline']:.2f} |"
+            )
+        _append(report, lines + [""])
+    return points
+
+
 def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
     counts = SCALES[scale]
     days, long_days = counts["days"], counts["long"]
@@ -256,25 +337,14 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
     for offset in range(long_days + 1):
         generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
 
-    def land(day_count: int) -> None:
-        """Make the first day_count days visible under the usage root (hard links, no copy)."""
-        for stream in ("llm", "asr", "tts"):
-            for offset in range(day_count):
-                name = f"date={(FIRST_DAY + dt.timedelta(days=offset)).isoformat()}"
-                target = root / "live" / stream / name
-                if not target.exists():
-                    target.mkdir(parents=True)
-                    for file in (root / "staged" / stream / name).iterdir():
-                        os.link(file, target / file.name)
-
-    billing = str(Path(sys.executable).parent / "billing")
     memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "1536MB")
     results: dict[str, list[tuple[float, int]]] = {}
 
+    def land(day_count: int) -> None:
+        _land(root, day_count)
+
     def billing_run(db: Path, last: dt.date) -> tuple[float, int]:
-        env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project_dir()))
-        command = [billing, "run", "--date", last.isoformat(), "--usage-root", str(root / "live")]
-        return _measure(command, env)
+        return _billing_run(db, last, root / "live")
 
     last_catch_up = FIRST_DAY + dt.timedelta(days=days - 1)
     for attempt in range(repeats):
@@ -302,7 +372,8 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
     db = workdir / "warehouse-long" / "billing.duckdb"
     shutil.rmtree(db.parent, ignore_errors=True)
     last_long = FIRST_DAY + dt.timedelta(days=long_days - 1)
-    billing_run(db, last_long)
+    # measured once: a point of the scale note (84M events at the default scale)
+    results["catch-up-30"] = [billing_run(db, last_long)]
     land(long_days + 1)
     # Each repeat starts again from the 30-day warehouse, restored at the same path: a
     # daily job always builds the same file, and a new path would cost dbt a full
@@ -322,6 +393,7 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
         "baseline": per_day * days,
         "catch-up": per_day * days,
         "daily": per_day,
+        "catch-up-30": per_day * long_days,
         "daily-30": per_day,
     }
     summary = {
@@ -351,18 +423,14 @@ def _print(summary: dict, scale: str) -> None:
     print(f"  catch-up / baseline = {catch_up / base:.2f} (target <= 1.5)")
     print(f"  daily / catch-up    = {daily / catch_up:.2f} (target <= 0.15)")
     print(f"  daily-30 / daily    = {daily_long / daily:.2f} (target <= 1.2)")
+    print(f"  peak memory         = {_pipeline_peak(summary) / 2**30:.2f} GiB (target <= 2)")
 
 
 def _write_report(path: Path, summary: dict, scale: str, repeats: int) -> None:
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}"
-    )
     lines = [
         f"### {dt.date.today().isoformat()}, scale `{scale}`, median of {repeats}",
         "",
-        f"Machine: {machine}.",
+        f"Machine: {_machine()}.",
         "",
         "| step | events | wall time | events/s | peak memory |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -380,8 +448,29 @@ def _write_report(path: Path, summary: dict, scale: str, repeats: int) -> None:
         f"- daily / catch-up: {daily / catch_up:.2f} (target <= 0.15)",
         f"- daily with 30 days of history / daily with 10: {daily_long / daily:.2f} "
         "(target <= 1.2)",
+        f"- peak memory of a pipeline step: {_pipeline_peak(summary) / 2**30:.2f} GiB "
+        "(target <= 2)",
+        "",
+        "catch-up-30 (the catch-up of the 30 days that daily-30 then adds a day to) is "
+        "measured once.",
         "",
     ]
+    _append(path, lines)
+
+
+def _pipeline_peak(summary: dict) -> int:
+    return max(row["peak_bytes"] for name, row in summary.items() if name != "baseline")
+
+
+def _machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+    )
+
+
+def _append(path: Path, lines: list[str]) -> None:
     existing = path.read_text() if path.exists() else ""
     separator = "\n" if existing and not existing.endswith("\n\n") else ""
     with path.open("a") as handle:
@@ -394,8 +483,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=project_dir() / "bench_data")
     parser.add_argument("--report", type=Path, help="append the results to this Markdown file")
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="instead: one catch-up per point from 1M to 100M events (the scale note)",
+    )
     args = parser.parse_args(argv)
-    run(args.scale, args.workdir, args.repeats, args.report)
+    if args.curve:
+        curve(args.workdir, args.report)
+    else:
+        run(args.scale, args.workdir, args.repeats, args.report)
     return 0
 
 
