@@ -62,6 +62,18 @@
     '(catalog_version is distinct from '
     ~ '(select this_catalog.catalog_version from this_catalog)'
     ~ ' or usage_date < ' ~ cutoff_day ~ ')' %}
+{#- What two copies of an event_id must agree on: all but the id. -#}
+{%- set payload_columns = [
+    'tenant_id', 'agent_id', 'occurred_at', 'item_key',
+    'input_tokens', 'output_tokens', 'audio_seconds', 'characters',
+] -%}
+{%- set comparisons = [] -%}
+{%- for column in payload_columns -%}
+    {%- do comparisons.append(
+        'resolved.' ~ column ~ '\n            is not distinct from first_deliveries.' ~ column
+    ) -%}
+{%- endfor -%}
+{%- set same_payload = comparisons | join('\n            and ') %}
 
 with read_records as {{ inline_cte() }} (
     select * from {{ ref('int_usage_events_unioned') }}
@@ -222,14 +234,7 @@ delivered_before as (
     select
         earlier.stream,
         earlier.event_id,
-        earlier.tenant_id,
-        earlier.agent_id,
-        earlier.occurred_at,
-        earlier.item_key,
-        earlier.input_tokens,
-        earlier.output_tokens,
-        earlier.audio_seconds,
-        earlier.characters
+        {{ 'earlier.' ~ payload_columns | join(',\n        earlier.') }}
     from {{ this }} as earlier
     where
         earlier.usage_date >= {{ cutoff_day }}
@@ -270,14 +275,7 @@ shared_id_records as (
         resolved.source_line,
         resolved.event_id,
         resolved.is_carried_over,
-        resolved.tenant_id,
-        resolved.agent_id,
-        resolved.occurred_at,
-        resolved.item_key,
-        resolved.input_tokens,
-        resolved.output_tokens,
-        resolved.audio_seconds,
-        resolved.characters
+        {{ 'resolved.' ~ payload_columns | join(',\n        resolved.') }}
     from resolved
     where
         resolved.is_valid_event
@@ -306,14 +304,7 @@ shared_id_deliveries as (
         source_file,
         source_line,
         event_id,
-        tenant_id,
-        agent_id,
-        occurred_at,
-        item_key,
-        input_tokens,
-        output_tokens,
-        audio_seconds,
-        characters,
+        {{ payload_columns | join(',\n        ') }},
         row_number() over (
             partition by stream, event_id
             order by is_carried_over desc, source_file asc, source_line asc
@@ -327,14 +318,7 @@ first_deliveries as (
         stream,
         event_id,
         true as was_delivered_before,
-        tenant_id,
-        agent_id,
-        occurred_at,
-        item_key,
-        input_tokens,
-        output_tokens,
-        audio_seconds,
-        characters
+        {{ payload_columns | join(',\n        ') }}
     from delivered_before
 
     union all
@@ -343,14 +327,7 @@ first_deliveries as (
         stream,
         event_id,
         false as was_delivered_before,
-        tenant_id,
-        agent_id,
-        occurred_at,
-        item_key,
-        input_tokens,
-        output_tokens,
-        audio_seconds,
-        characters
+        {{ payload_columns | join(',\n        ') }}
     from shared_id_deliveries
     where
         shared_id_deliveries.delivery_number = 1
@@ -401,18 +378,7 @@ flagged as (
             false
         ) as is_copy,
         coalesce(
-            resolved.tenant_id = first_deliveries.tenant_id
-            and resolved.agent_id is not distinct from first_deliveries.agent_id
-            and resolved.occurred_at = first_deliveries.occurred_at
-            and resolved.item_key = first_deliveries.item_key
-            and resolved.input_tokens
-            is not distinct from first_deliveries.input_tokens
-            and resolved.output_tokens
-            is not distinct from first_deliveries.output_tokens
-            and resolved.audio_seconds
-            is not distinct from first_deliveries.audio_seconds
-            and resolved.characters
-            is not distinct from first_deliveries.characters,
+            {{ same_payload }},
             false
         ) as has_first_payload,
         resolved.usage_date < {{ cutoff_day }} as is_beyond_late_window,
