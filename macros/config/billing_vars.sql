@@ -3,7 +3,8 @@
     accessors instead of var(): a bad value stops compilation with a message
     that names the var, and no value reaches SQL without passing its check.
     validate_billing_config() (on-run-start) runs every check, plus the ones
-    that need the database, before any model is built.
+    that need the database and the guards of billing_guards.sql, before any
+    model is built.
 #}
 
 {% macro billing_config_error(var_name, message) -%}
@@ -156,6 +157,10 @@
         {{ adapter.dispatch('validate_billing_config', 'agent_billing')(
             zone, root
         ) }}
+        {#- what cannot be undone once written: only for commands that write -#}
+        {%- if flags.WHICH in ('build', 'run', 'seed') -%}
+            {{ check_billing_guards(zone, billing_date()) }}
+        {%- endif -%}
     {%- endif -%}
     select 1
 {% endmacro %}

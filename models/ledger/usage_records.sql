@@ -94,34 +94,8 @@ catalog as (
     from prices
 ),
 
-{# A fingerprint of the price list and aliases this run prices with. #}
-price_list as (
-    select
-        {{ sorted_text_agg(
-            "concat_ws('|', stream, catalog_item, price_component, currency,"
-            ~ " cast(unit_price as string), cast(effective_from as string),"
-            ~ " cast(effective_to as string))",
-            ','
-        ) }} as price_list_text
-    from prices
-),
-
-alias_list as (
-    select
-        {{ sorted_text_agg("reported_model || '>' || model", ',') }}
-            as alias_list_text
-    from model_aliases
-),
-
 this_catalog as (
-    select
-        md5(
-            coalesce(price_list.price_list_text, '')
-            || '#'
-            || coalesce(alias_list.alias_list_text, '')
-        ) as catalog_version
-    from price_list
-    cross join alias_list
+    select * from {{ ref('int_catalog_version') }}
 ),
 
 new_records as {{ inline_cte() }} (

@@ -93,6 +93,13 @@ def _run(
     try:
         with daily_run.run_lock(database, wait):
             result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
+            if result.refusal:
+                daily_run.record_outcome(
+                    database,
+                    {"outcome": "refused", "billing_date": billing_date, "refusal": result.refusal},
+                )
+                print(f"billing: {result.refusal}", file=sys.stderr)
+                return 2
             if not result.ok:
                 daily_run.record_outcome(
                     database,

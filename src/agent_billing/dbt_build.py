@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +21,17 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     invocation_id: str | None = None
+    # A bad setting dbt refused before any model ran (a var, a guard, a price seed
+    # row under closed days): the first line of its message.
+    refusal: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+
+# How the project's checks of settings begin their messages (macros/config/).
+REFUSAL_MARKERS = ("Invalid dbt var '", "Invalid price seed")
 
 
 def run_dbt_build(
@@ -60,10 +69,44 @@ def run_dbt_build(
         "--vars",
         json.dumps(dbt_vars),
     ]
-    completed = subprocess.run(command, cwd=root, env=env, check=False)
+    started = time.time()
+    returncode, output = _run_echoed(command, root, env, echo_live=not quiet)
+    refusal = _refusal(output) if returncode != 0 else None
+    if quiet and refusal is None:
+        sys.stdout.write(output)  # with --quiet, dbt prints only errors
+        sys.stdout.flush()
     run_results = root / "target" / "run_results.json"
+    if not run_results.is_file() or run_results.stat().st_mtime < started:
+        # dbt stopped before writing this build's results: the file is an earlier build's
+        return BuildResult(returncode, refusal=refusal)
     failures, warnings = _read_run_results(run_results, database)
-    return BuildResult(completed.returncode, failures, warnings, _invocation_id(run_results))
+    return BuildResult(returncode, failures, warnings, _invocation_id(run_results), refusal=refusal)
+
+
+def _run_echoed(
+    command: list[str], cwd: Path, env: dict[str, str], echo_live: bool
+) -> tuple[int, str]:
+    """Runs dbt, keeping what it prints (and echoing it as it comes when echo_live)."""
+    lines = []
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if echo_live:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+    return process.returncode, "".join(lines)
+
+
+def _refusal(output: str) -> str | None:
+    """The message of a setting dbt refused, if that is why it stopped."""
+    for line in output.splitlines():
+        text = line.strip()
+        if text.startswith(REFUSAL_MARKERS):
+            return text
+    return None
 
 
 def _invocation_id(path: Path) -> str | None:

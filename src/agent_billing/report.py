@@ -96,11 +96,23 @@ def print_status(database: Path, outcome: dict | None, published: Path) -> None:
         )
         for failure in outcome.get("failures", []):
             print(f"  {failure.splitlines()[0]}")
+        if outcome.get("refusal"):
+            print(f"  {outcome['refusal']}")
     try:
         with duckdb.connect(str(database), read_only=True) as connection:
             last_closed = connection.execute(
                 "select max(closed_through) from ledger.billing_runs"
             ).fetchone()[0]
+            # the zone of the warehouse is its first run's; the catalog, the last run's
+            zone, catalog_version = connection.execute(
+                """
+                select
+                    min_by(billing_timezone, run_started_at)
+                        filter (where billing_timezone is not null),
+                    max_by(catalog_version, run_started_at)
+                from ledger.billing_runs
+                """
+            ).fetchone()
             pending = connection.execute(
                 "select stream, pending_events, unpriced_events, rejected_events "
                 "from marts.usage_reconciliation order by stream"
@@ -109,6 +121,8 @@ def print_status(database: Path, outcome: dict | None, published: Path) -> None:
         print(f"Warehouse {database} cannot be read now ({str(error).splitlines()[0]})")
         return
     print(f"Last closed day: {last_closed}")
+    print(f"Billing zone: {zone or 'not recorded yet'} (every run of this warehouse bills in it)")
+    print(f"Price catalog last billed with: {catalog_version or 'not recorded yet'}")
     for stream, pending_events, unpriced, rejected in pending:
         print(
             f"  {stream}: {pending_events:,} pending, {unpriced:,} unpriced, {rejected:,} rejected"

@@ -49,7 +49,7 @@ def test_a_bad_var_fails_before_any_model(tmp_path, usage_root, args, culprit, d
     db = tmp_path / "billing.duckdb"
     result = run_billing("run", "--usage-root", str(usage_root), *args, db=db)
     output = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert result.returncode == 2, output
     assert f"Invalid dbt var '{culprit}'" in output
     assert detail in output
     assert not table_exists(db, "marts", "daily_bills")
@@ -68,7 +68,7 @@ def test_a_bad_late_window_is_named(tmp_path, usage_root):
         "-1",
         db=db,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Invalid dbt var 'late_window_days'" in result.stdout + result.stderr
     assert not table_exists(db, "marts", "daily_bills")
 
@@ -80,7 +80,7 @@ def test_a_usage_root_without_any_usage_file_fails(tmp_path):
     db = tmp_path / "billing.duckdb"
     result = run_billing("run", "--usage-root", str(empty), "--date", "2026-03-09", db=db)
     output = result.stdout + result.stderr
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Invalid dbt var 'usage_root'" in output and str(empty) in output
     assert not table_exists(db, "marts", "daily_bills")
 

@@ -1,0 +1,253 @@
+{#
+    Guards against settings that would make issued bills wrong for good.
+    Issued bills never change, so a run that closes a day still running,
+    bills in another zone than the warehouse's, or prices closed days
+    differently from their issued lines is refused before anything is
+    written. check_billing_guards() runs in on-run-start (after the vars
+    are checked), for every dbt command that writes: `billing run` and a
+    plain `dbt build` alike. Each refusal is one error naming the setting,
+    the value and what to do instead.
+#}
+
+{% macro check_billing_guards(zone, billing_day) %}
+    {{ guard_day_is_over(zone, billing_day) }}
+    {{ guard_zone_of_the_warehouse(zone) }}
+    {{ guard_prices_of_closed_days() }}
+{% endmacro %}
+
+
+{#- A day still running cannot be closed: billing_date must be before today in the zone. -#}
+{% macro guard_day_is_over(zone, billing_day) %}
+    {%- set today = modules.datetime.datetime.now(
+        modules.pytz.timezone(zone)
+    ).date() -%}
+    {%- if billing_day >= today.isoformat() -%}
+        {{ billing_config_error(
+            'billing_date',
+            "'" ~ billing_day ~ "' is not before today in " ~ zone ~ " ("
+            ~ today.isoformat() ~ "): a day still running cannot be closed."
+            ~ " Bill up to " ~ (today - modules.datetime.timedelta(days=1)).isoformat()
+            ~ " at the latest (no billing_date means yesterday); nothing was written"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The zone of the warehouse: the one its first run billed in (ledger.billing_runs). -#}
+{% macro guard_zone_of_the_warehouse(zone) %}
+    {%- set runs = adapter.get_relation(
+        database=target.database, schema='ledger', identifier='billing_runs'
+    ) -%}
+    {%- if runs is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(runs)
+        | map(attribute='name') | map('lower') | list -%}
+    {%- if 'billing_timezone' not in columns -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set recorded = run_query(
+        'select billing_timezone, cast(closed_through as string) from ' ~ runs
+        ~ ' where billing_timezone is not null'
+        ~ ' order by run_started_at, closed_through limit 1'
+    ) -%}
+    {%- if recorded.rows | length > 0 and recorded.rows[0][0] != zone -%}
+        {{ billing_config_error(
+            'billing_timezone',
+            "'" ~ zone ~ "' is not the zone this warehouse bills in: "
+            ~ recorded.rows[0][0] ~ ", recorded by its first run (days through "
+            ~ recorded.rows[0][1] ~ "). Bill with billing_timezone "
+            ~ recorded.rows[0][0] ~ ", or bill in " ~ zone
+            ~ " into a new warehouse (BILLING_DB_PATH); nothing was written"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#
+    Closed days keep their prices: for every billing item with issued lines
+    on a closed day, the price seeds as they are now (the CSV files, which
+    this build is about to load) must put exactly one row in force that day,
+    with the price and currency the lines were issued with. Adding a price
+    where there was none is no change (no line was issued at it).
+#}
+{% macro guard_prices_of_closed_days() %}
+    {%- set lines = adapter.get_relation(
+        database=target.database, schema='marts', identifier='bill_line_items'
+    ) -%}
+    {%- if lines is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set seeds = [
+        ('model', 'llm_token_prices', 'price_per_million_tokens'),
+        ('asr', 'asr_prices', 'price_per_hour'),
+        ('tts', 'tts_prices', 'price_per_thousand_characters'),
+    ] -%}
+    {%- set seed_selects = [] -%}
+    {%- for fee_type, seed_name, price_column in seeds -%}
+        {%- set node = price_seed_node(seed_name) -%}
+        {%- do seed_selects.append(
+            "select '" ~ fee_type ~ "' as fee_type, '"
+            ~ node.original_file_path ~ "' as seed_file, billing_item,"
+            ~ " currency, " ~ price_column ~ " as price_text,"
+            ~ " effective_from as from_text, effective_to as to_text from "
+            ~ read_price_seed_csv(node)
+        ) -%}
+    {%- endfor -%}
+    {%- set differences = run_query(
+        price_guard_sql(seed_selects | join('\nunion all\n'), lines)
+    ) -%}
+    {%- if differences.rows | length > 0 -%}
+        {%- set found = [] -%}
+        {%- for row in differences.rows -%}
+            {%- set days = row[6] ~ ' closed day' ~ ('s ' ~ row[7] ~ ' to ' ~ row[8] if row[6] > 1 else ' ' ~ row[7]) -%}
+            {%- set issued = row[3] ~ ' ' ~ row[4] -%}
+            {%- if row[5] == 0 -%}
+                {%- do found.append(
+                    row[1] ~ ': no row prices ' ~ row[2] ~ ' on ' ~ days
+                    ~ ' (issued at ' ~ issued ~ ')'
+                ) -%}
+            {%- elif row[5] > 1 -%}
+                {%- do found.append(
+                    row[1] ~ ': ' ~ row[5] ~ ' rows price ' ~ row[2] ~ ' on '
+                    ~ days ~ ', among them (' ~ row[9] ~ ') (issued at ' ~ issued ~ ')'
+                ) -%}
+            {%- else -%}
+                {%- do found.append(
+                    row[1] ~ ': row (' ~ row[9] ~ ') prices ' ~ row[2] ~ ' on '
+                    ~ days ~ ' differently from its issued lines (' ~ issued ~ ')'
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {{ exceptions.raise_compiler_error(
+            "Invalid price seed: " ~ found | join('; ')
+            ~ ". Closed days keep the prices their bills were issued with: end"
+            ~ " the old row (effective_to) on a day not closed yet and add a new"
+            ~ " row from that day; nothing was written"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro price_seed_node(seed_name) %}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'seed' and node.name == seed_name
+            and node.package_name == project_name -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('The price seed ' ~ seed_name ~ ' is missing') }}
+{% endmacro %}
+
+
+{#- The issued prices that the seed rows in force do not give, one row per group of days. -#}
+{% macro price_guard_sql(seed_rows_sql, lines) %}
+with seed_rows as (
+    {{ seed_rows_sql }}
+),
+
+price_rows as (
+    select
+        fee_type,
+        seed_file,
+        trim(billing_item) as billing_item,
+        nullif(trim(currency), '') as currency,
+        try_cast(nullif(trim(price_text), '') as decimal(18, 6)) as unit_price,
+        try_cast(nullif(trim(from_text), '') as date) as effective_from,
+        try_cast(nullif(trim(to_text), '') as date) as effective_to,
+        concat_ws(
+            ', ',
+            trim(billing_item),
+            coalesce(nullif(trim(currency), ''), 'no currency'),
+            coalesce(nullif(trim(price_text), ''), 'no price'),
+            'from ' || coalesce(nullif(trim(from_text), ''), '?'),
+            'to ' || coalesce(nullif(trim(to_text), ''), 'open')
+        ) as row_text
+    from seed_rows
+),
+
+issued as (
+    select distinct
+        fee_type,
+        billing_item,
+        usage_date,
+        currency,
+        unit_price
+    from {{ lines }}
+),
+
+in_force as (
+    select
+        issued.fee_type,
+        issued.billing_item,
+        issued.usage_date,
+        issued.currency as issued_currency,
+        issued.unit_price as issued_price,
+        price_rows.currency,
+        price_rows.unit_price,
+        price_rows.row_text,
+        count(price_rows.row_text) over (
+            partition by
+                issued.fee_type, issued.billing_item, issued.usage_date,
+                issued.currency, issued.unit_price
+        ) as rows_in_force
+    from issued
+    left join price_rows
+        on
+            issued.fee_type = price_rows.fee_type
+            and issued.billing_item = price_rows.billing_item
+            and price_rows.effective_from <= issued.usage_date
+            and (
+                price_rows.effective_to is null
+                or issued.usage_date < price_rows.effective_to
+            )
+),
+
+differences as (
+    select * from in_force
+    where
+        rows_in_force <> 1
+        or unit_price is distinct from issued_price
+        or currency is distinct from issued_currency
+)
+
+select
+    fee_type,
+    max(seed_file) as seed_file,
+    billing_item,
+    cast(issued_price as string) as issued_price,
+    issued_currency,
+    rows_in_force,
+    count(distinct usage_date) as days,
+    cast(min(usage_date) as string) as first_day,
+    cast(max(usage_date) as string) as last_day,
+    row_text
+from differences
+left join (
+    select distinct fee_type as seed_fee_type, seed_file from price_rows
+) as seed_files
+    on differences.fee_type = seed_files.seed_fee_type
+group by fee_type, billing_item, issued_price, issued_currency, rows_in_force, row_text
+order by billing_item, first_day
+limit 10
+{% endmacro %}
+
+
+{#- A price seed's CSV file as text columns, readable in a query. -#}
+{% macro read_price_seed_csv(node) %}
+    {{ return(adapter.dispatch('read_price_seed_csv', 'agent_billing')(node)) }}
+{% endmacro %}
+
+{% macro default__read_price_seed_csv(node) -%}
+    {%- set path = node.root_path ~ '/' ~ node.original_file_path -%}
+    read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
+{%- endmacro %}
+
+{% macro spark__read_price_seed_csv(node) -%}
+    {%- set path = node.root_path ~ '/' ~ node.original_file_path -%}
+    {%- set view = 'agent_billing_guard_' ~ node.name -%}
+    {%- do run_query(
+        'create or replace temporary view ' ~ view ~ ' using csv options (path '
+        ~ "'" ~ path | replace("'", "\\'") ~ "', header 'true')"
+    ) -%}
+    {{- return(view) -}}
+{%- endmacro %}
