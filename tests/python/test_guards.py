@@ -175,6 +175,9 @@ def test_billing_run_refuses_a_day_still_running_and_another_zone(books):
     assert "Last run: refused" in status.stdout and "'UTC'" in status.stdout
     assert "Billing zone: Asia/Shanghai" in status.stdout
     assert "Last closed day: 2026-04-02" in status.stdout
+    [(catalog_version,)] = query(books["db"], "select catalog_version from ledger.billing_runs")
+    assert len(catalog_version) == 32
+    assert f"Price catalog last billed with: {catalog_version}" in status.stdout
 
     # the corrected command: the 3rd, in the warehouse's zone
     result = run_billing("run", "--date", "2026-04-03", *usage, db=books["db"])

@@ -325,6 +325,8 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     [
         ({"usage_root": "EMPTY"}, "Invalid dbt var 'usage_root': no usage file"),
         ({"billing_timezone": "Mars/Olympus_Mons"}, "Invalid dbt var 'billing_timezone'"),
+        # the guard: the warehouse was billed in Asia/Shanghai
+        ({"billing_timezone": "UTC"}, "'UTC' is not the zone this warehouse bills in"),
     ],
 )
 def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, settings, message):
