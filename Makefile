@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark run test lint bench bench-curve docs clean
+.PHONY: setup setup-spark run test lint bench bench-curve docs clean destroy-billing-state
 
 setup: $(STAMP)
 
@@ -56,5 +56,14 @@ docs: setup
 	$(BIN)/dbt docs generate --static --quiet
 	@echo "Docs site: target/static_index.html (open it in a browser; or run $(BIN)/dbt docs serve)"
 
+# Build outputs only: never the warehouse, its published file or the outcome beside
+# them (the billing state: issued bills cannot be issued again from nothing).
 clean:
-	rm -rf target logs warehouse/*.duckdb* warehouse/.*.work warehouse/spark sample_data bench_data
+	rm -rf target logs bench_data
+
+# Deletes the billing state under warehouse/ (the default BILLING_DB_PATH and
+# BILLING_PUBLISH_PATH, the Spark tables) and the sample usage: every issued bill
+# there is gone. Asks for CONFIRM=yes.
+destroy-billing-state:
+	@test "$(CONFIRM)" = yes || { echo "make destroy-billing-state deletes every issued bill under warehouse/ (and sample_data/): run it with CONFIRM=yes"; exit 2; }
+	rm -rf warehouse/*.duckdb* warehouse/.*.work warehouse/.*.new warehouse/spark sample_data

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,9 +38,18 @@ def main(argv: list[str] | None = None) -> int:
         "--wait", type=float, default=300, help="seconds to wait for another run (default 300)"
     )
     run.add_argument("--verbose", action="store_true", help="show dbt's full log")
+    run.add_argument(
+        "--new-warehouse",
+        action="store_true",
+        help="start a new warehouse on purpose although bills were published before "
+        "(refused if the warehouse holds bills)",
+    )
 
-    commands.add_parser(
+    publish = commands.add_parser(
         "publish", help="publish the marts of the last dbt build, if it was fully green"
+    )
+    publish.add_argument(
+        "--wait", type=float, default=300, help="seconds to wait for a run (default 300)"
     )
     commands.add_parser("status", help="last closed day, pending usage, last run's outcome")
 
@@ -65,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             "billing_timezone": args.timezone,
             "late_window_days": args.late_window_days,
         }
-        return _run(args.usage_root, settings, args.verbose, args.wait)
+        return _run(args.usage_root, settings, args.verbose, args.wait, args.new_warehouse)
     if args.command == "publish":
-        return _publish()
+        return _publish(args.wait)
     if args.command == "status":
         return _status()
     if args.command == "export":
@@ -78,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(
-    usage_root: str | None, settings: dict[str, str | None], verbose: bool, wait: float = 300
+    usage_root: str | None,
+    settings: dict[str, str | None],
+    verbose: bool,
+    wait: float = 300,
+    new_warehouse: bool = False,
 ) -> int:
     """Close days up to billing_date in one all-or-nothing build, then publish; 0 when green."""
     dbt_vars: dict[str, object] = {k: v for k, v in settings.items() if v is not None}
@@ -90,37 +106,59 @@ def _run(
         dbt_vars["usage_root"] = str(root)
     database = db_path()
     billing_date = _billing_date(settings)
+    outcome: dict[str, object] = {"billing_date": billing_date}
     try:
-        with daily_run.run_lock(database, wait):
-            result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
-            if result.refusal:
-                daily_run.record_outcome(
-                    database,
-                    {"outcome": "refused", "billing_date": billing_date, "refusal": result.refusal},
-                )
-                print(f"billing: {result.refusal}", file=sys.stderr)
-                return 2
-            if not result.ok:
-                daily_run.record_outcome(
-                    database,
-                    {
-                        "outcome": "failed",
-                        "billing_date": billing_date,
-                        "failures": result.failures,
-                    },
-                )
-                _print_failure(result)
+        daily_run.check_paths(database)
+        with _signals_stop_the_run(), daily_run.run_lock(database, wait):
+            try:
+                daily_run.check_readable(database)
+            except daily_run.RunError as error:
+                _record(database, {**outcome, "outcome": "failed", "failures": [str(error)]})
+                print(f"billing: {error}", file=sys.stderr)
                 return 1
-            published = daily_run.publish(database)
-            daily_run.record_outcome(
+            # a refusal here is not recorded: the outcome file beside a missing warehouse
+            # is part of the evidence that bills were issued
+            daily_run.check_state_is_present(database, new_warehouse)
+            try:
+                result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
+                if result.refusal:
+                    _record(database, {**outcome, "outcome": "refused", "refusal": result.refusal})
+                    print(f"billing: {result.refusal}", file=sys.stderr)
+                    return 2
+                if not result.ok:
+                    causes = [result.explanation] if result.explanation else []
+                    _record(
+                        database,
+                        {**outcome, "outcome": "failed", "failures": causes + result.failures},
+                    )
+                    _print_failure(result)
+                    return 1
+                published = daily_run.publish(database)
+            except daily_run.RunError as error:
+                _record(database, {**outcome, "outcome": "failed", "failures": [str(error)]})
+                print(f"billing: {error}", file=sys.stderr)
+                return 1
+            except _Stopped as stop:
+                _record(database, {**outcome, "outcome": "stopped", "failures": [str(stop)]})
+                print(
+                    f"billing: {stop}: what was not committed is discarded, and the warehouse "
+                    "and the published file are each as before or fully updated; the next run "
+                    "carries on",
+                    file=sys.stderr,
+                )
+                return 128 + stop.signum
+            _record(
                 database,
                 {
+                    **outcome,
                     "outcome": "succeeded",
-                    "billing_date": billing_date,
                     "billing_run_id": result.invocation_id,
                     "warnings": result.warnings,
                 },
             )
+    except daily_run.Refused as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
     except daily_run.LockTimeout:
         print(
             f"billing: another run holds the lock on {database} (waited {wait:g} s); "
@@ -131,6 +169,40 @@ def _run(
     report.print_run_summary(database, billing_date, result.invocation_id)
     print(f"Published for analysts and BI tools: {published}")
     return 0
+
+
+class _Stopped(Exception):
+    """A signal asked the run to stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGTERM, SIGINT and SIGHUP raise _Stopped: dbt is stopped and waited for, the lock
+    released and the outcome recorded, instead of the process vanishing mid-way."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signum)
+
+    handled = [signal.SIGTERM, signal.SIGINT]
+    if hasattr(signal, "SIGHUP"):
+        handled.append(signal.SIGHUP)
+    previous = {signum: signal.signal(signum, stop) for signum in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _record(database: Path, outcome: dict) -> None:
+    """The outcome for `billing status`; if even that cannot be written, say so."""
+    problem = daily_run.record_outcome(database, outcome)
+    if problem:
+        print(f"billing: {problem}", file=sys.stderr)
 
 
 def _billing_date(settings: dict[str, str | None]) -> str | None:
@@ -148,16 +220,30 @@ def _billing_date(settings: dict[str, str | None]) -> str | None:
     return (dt.datetime.now(zone).date() - dt.timedelta(days=1)).isoformat()
 
 
-def _publish() -> int:
-    green, why = last_build_status(project_dir())
+def _publish(wait: float = 300) -> int:
+    """Publish after a green `dbt build`, under the same lock as a run."""
     database = db_path()
-    if not green:
-        print(f"billing: not publishing: {why}", file=sys.stderr)
+    try:
+        daily_run.check_paths(database)
+        with daily_run.run_lock(database, wait):
+            green, why = last_build_status(project_dir())
+            if not green:
+                print(f"billing: not publishing: {why}", file=sys.stderr)
+                return 1
+            if not database.exists():
+                print(f"billing: not publishing: no warehouse file at {database}", file=sys.stderr)
+                return 1
+            published = daily_run.publish(database)
+    except daily_run.RunError as error:
+        print(f"billing: not publishing: {error}", file=sys.stderr)
         return 1
-    if not database.exists():
-        print(f"billing: not publishing: no warehouse file at {database}", file=sys.stderr)
-        return 1
-    print(f"Published for analysts and BI tools: {daily_run.publish(database)}")
+    except daily_run.LockTimeout:
+        print(
+            f"billing: not publishing: a run holds the lock on {database} (waited {wait:g} s)",
+            file=sys.stderr,
+        )
+        return 3
+    print(f"Published for analysts and BI tools: {published}")
     return 0
 
 
@@ -211,6 +297,8 @@ def _demo(verbose: bool) -> int:
 
 
 def _print_failure(result: BuildResult) -> None:
+    if result.explanation:
+        print(f"billing: {result.explanation}", file=sys.stderr)
     print(
         "billing: the build failed; the warehouse and the published file are unchanged. "
         "Failing steps:",

@@ -6,16 +6,20 @@ atomic rename. A failed or killed run leaves BILLING_DB_PATH as it was; its
 leftovers are removed by the next run. Analysts and BI tools read
 BILLING_PUBLISH_PATH, a separate file holding the marts, replaced the same way
 after each green build: their open connections keep reading the file they
-opened.
+opened. Every rename that commits or publishes is made durable (the file, then
+its folder, are synced), and every failure of the run's own work on a file is
+one RunError naming the file and the cause.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
+import errno
+import glob
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +32,14 @@ from agent_billing.dbt_build import BuildResult, run_dbt_build
 
 class LockTimeout(Exception):
     """Another run held the lock for longer than we were willing to wait."""
+
+
+class RunError(Exception):
+    """The run cannot go on: one line naming the file and the cause."""
+
+
+class Refused(RunError):
+    """A setting or the state of the files says not to start: nothing is written."""
 
 
 def publish_path(db: Path) -> Path:
@@ -46,11 +58,27 @@ def _last_run_file(db: Path) -> Path:
     return db.parent / f"{db.name}.last_run.json"
 
 
+def _file_error(action: str, path: Path | str, error: OSError | duckdb.Error) -> RunError:
+    if isinstance(error, OSError):
+        cause = "no space left on device" if error.errno == errno.ENOSPC else error.strerror
+        cause = cause or str(error)
+    else:
+        cause = str(error).strip().splitlines()[0]
+    return RunError(f"{action} {path} failed: {cause}")
+
+
 @contextmanager
 def run_lock(db: Path, wait_seconds: float) -> Iterator[None]:
-    """An exclusive lock beside the warehouse file; the kernel drops it if the holder dies."""
+    """An exclusive lock on the warehouse's folder, taken by every command that writes.
+
+    The folder itself is locked, not a file in it, so that a cleanup job deleting files
+    cannot take the lock from under its holder. The kernel drops it if the holder dies.
+    """
+    import fcntl  # POSIX only; only the commands that write need it
+
     db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.parent / f"{db.name}.lock", "w") as handle:
+    handle = os.open(db.parent, os.O_RDONLY)
+    try:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -64,56 +92,215 @@ def run_lock(db: Path, wait_seconds: float) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
+
+
+def check_paths(db: Path) -> None:
+    """Refuses a warehouse or published path that is a folder, before any work."""
+    for name, path in (("BILLING_DB_PATH", db), ("BILLING_PUBLISH_PATH", publish_path(db))):
+        if path.is_dir():
+            raise Refused(f"{name} {path} is a folder, not a DuckDB file: point it at a file")
+
+
+def check_readable(db: Path) -> None:
+    """The warehouse opens and its ledger reads; else a RunError naming the file to restore."""
+    if not db.is_file() or db.stat().st_size == 0:
+        return  # missing or empty: check_state_is_present says whether that is expected
+    try:
+        with duckdb.connect(str(db), read_only=True) as connection:
+            tables = connection.execute(
+                "select table_name from duckdb_tables() where schema_name = 'ledger'"
+            ).fetchall()
+            for (table,) in tables:
+                connection.execute(f'select count(*) from ledger."{table}"').fetchone()
+    except duckdb.Error as error:
+        cause = str(error).strip().splitlines()[0]
+        if "conflicting lock" in cause.lower():
+            raise RunError(f"the warehouse {db} is open in another process: {cause}") from None
+        raise RunError(
+            f"the warehouse {db} is corrupt or unreadable ({cause}): restore it from a backup "
+            "(docs/operations.md); nothing was written"
+        ) from None
+
+
+def issued_bills(path: Path) -> tuple[int, str | None]:
+    """How many bills a warehouse or published file holds, and the last bill date."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0, None
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            count, last = connection.execute(
+                "select count(*), cast(max(bill_date) as varchar) from marts.daily_bills"
+            ).fetchone()
+    except duckdb.Error:
+        return 0, None
+    return count, last
+
+
+def check_state_is_present(db: Path, new_warehouse: bool) -> None:
+    """Refuses to bill into a missing or empty warehouse when bills were issued before.
+
+    The evidence: the published file holds bills, or the outcome recorded beside the
+    warehouse is a run that succeeded. A new warehouse is started only on purpose
+    (new_warehouse), and never over one that holds bills.
+    """
+    bills, last = issued_bills(db)
+    if new_warehouse:
+        if bills:
+            raise Refused(
+                f"--new-warehouse: {db} already holds {bills} bills (through {last}); "
+                "nothing was written"
+            )
+        return
+    if bills or _has_billing_runs(db):
+        return
+    evidence = []
+    published = publish_path(db)
+    published_bills, published_last = issued_bills(published)
+    if published_bills:
+        evidence.append(f"{published} holds {published_bills} bills through {published_last}")
+    outcome = last_outcome(db)
+    if outcome and outcome.get("outcome") == "succeeded":
+        evidence.append(
+            f"{_last_run_file(db)} records a run that succeeded at {outcome.get('finished_at')}"
+        )
+    if evidence:
+        state = "missing" if not db.exists() else "empty"
+        raise Refused(
+            f"the warehouse {db} is {state}, but bills were issued before ("
+            + "; ".join(evidence)
+            + "). Restore the warehouse from a backup (docs/operations.md), or start a new "
+            "one on purpose with --new-warehouse; nothing was written"
+        )
+
+
+def _has_billing_runs(db: Path) -> bool:
+    if not db.is_file() or db.stat().st_size == 0:
+        return False
+    try:
+        with duckdb.connect(str(db), read_only=True) as connection:
+            found = connection.execute(
+                "select count(*) from duckdb_tables() "
+                "where schema_name = 'ledger' and table_name = 'billing_runs'"
+            ).fetchone()[0]
+    except duckdb.Error:
+        return False
+    return found > 0
 
 
 def build_atomically(db: Path, dbt_vars: dict[str, object], quiet: bool) -> BuildResult:
     """dbt build into a copy of the warehouse; the copy replaces it only if all is green."""
     work = _work_dir(db)
     shutil.rmtree(work, ignore_errors=True)  # what a failed or killed run left
-    work.mkdir(parents=True)
-    work_db = work / db.name  # same file name: DuckDB names the catalog after it
-    for suffix in ("", ".wal"):
-        source = Path(f"{db}{suffix}")
-        if source.exists():
-            shutil.copy2(source, f"{work_db}{suffix}")
     try:
+        work.mkdir(parents=True)
+        work_db = work / db.name  # same file name: DuckDB names the catalog after it
+        for suffix in ("", ".wal"):
+            source = Path(f"{db}{suffix}")
+            if source.exists():
+                try:
+                    shutil.copy2(source, f"{work_db}{suffix}")
+                except OSError as error:
+                    raise _file_error(f"copying the warehouse {source} to", work, error) from None
         result = run_dbt_build(dbt_vars, quiet=quiet, database=work_db)
+        if not result.ok:
+            result.explanation = _explain_failure(result.output, db, work_db)
         if result.ok:
             _checkpoint(work_db)
-            os.replace(work_db, db)
+            try:
+                _sync(work_db)
+                os.replace(work_db, db)
+                _sync(db.parent)
+            except OSError as error:
+                raise _file_error("committing the build to the warehouse", db, error) from None
             Path(f"{db}.wal").unlink(missing_ok=True)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _explain_failure(output: str, db: Path, work_db: Path) -> str | None:
+    """A failed build's cause when it is about files: a full disk, or a corrupt warehouse.
+
+    dbt worked on a byte-for-byte copy of the warehouse, so a copy that cannot be read
+    means the warehouse cannot be: the operator is told to restore the warehouse.
+    """
+    for line in output.splitlines():
+        text = line.strip()
+        lowered = text.lower()
+        if "no space left on device" in lowered:
+            return (
+                f"no space left on device while building into {work_db.parent} (beside the "
+                f"warehouse {db}): free space there and run again; nothing was committed"
+            )
+        if str(work_db) in text and (
+            "could not read" in lowered or "not a valid duckdb database" in lowered
+        ):
+            cause = text.replace(str(work_db), str(db))
+            return (
+                f"the warehouse {db} is corrupt or unreadable ({cause}): restore it from a "
+                "backup (docs/operations.md); nothing was committed"
+            )
+    return None
+
+
 def _checkpoint(database: Path) -> None:
     """Fold the write-ahead log into the file, so that one file is the whole warehouse."""
-    with duckdb.connect(str(database)) as connection:
-        connection.execute("checkpoint")
+    try:
+        with duckdb.connect(str(database)) as connection:
+            connection.execute("checkpoint")
+    except duckdb.Error as error:
+        raise _file_error("writing the built warehouse", database, error) from None
+
+
+def _sync(path: Path) -> None:
+    """Makes a file's content, or a folder's entries (a rename), durable."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def publish(db: Path) -> Path:
-    """Copy the marts of the warehouse into a new file and rename it over the published one."""
+    """Copy the marts of the warehouse into a new file and rename it over the published one.
+
+    Called under run_lock only (billing run, billing publish).
+    """
     target = publish_path(db)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.new"
-    staging.unlink(missing_ok=True)
-    with duckdb.connect(str(staging)) as connection:
-        connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
-        tables = connection.execute(
-            "select table_name from duckdb_tables() "
-            "where database_name = 'warehouse' and schema_name = 'marts' order by table_name"
-        ).fetchall()
-        connection.execute("create schema marts")
-        for (table,) in tables:
-            connection.execute(
-                f'create table marts."{table}" as select * from warehouse.marts."{table}"'
-            )
-        _copy_comments(connection)
-        connection.execute("detach warehouse")
-        connection.execute("checkpoint")
-    os.replace(staging, target)
+    # under the lock no other publish is under way: staging files left are a killed one's
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.new*"):
+        stale.unlink(missing_ok=True)
+    # a name of its own, never another process's staging file
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent)
+    os.close(handle)
+    staging = Path(name)
+    staging.unlink()  # DuckDB creates the file itself
+    try:
+        with duckdb.connect(str(staging)) as connection:
+            connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
+            tables = connection.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'warehouse' and schema_name = 'marts' order by table_name"
+            ).fetchall()
+            connection.execute("create schema marts")
+            for (table,) in tables:
+                connection.execute(
+                    f'create table marts."{table}" as select * from warehouse.marts."{table}"'
+                )
+            _copy_comments(connection)
+            connection.execute("detach warehouse")
+            connection.execute("checkpoint")
+        _sync(staging)
+        os.replace(staging, target)
+        _sync(target.parent)
+    except (OSError, duckdb.Error) as error:
+        raise _file_error("publishing the marts to", target, error) from None
+    finally:
+        staging.unlink(missing_ok=True)
+        Path(f"{staging}.wal").unlink(missing_ok=True)
     return target
 
 
@@ -144,14 +331,28 @@ def sql_text(value: str | Path) -> str:
     return str(value).replace("'", "''")
 
 
-def record_outcome(db: Path, outcome: dict) -> None:
+def record_outcome(db: Path, outcome: dict) -> str | None:
+    """Writes the run's outcome for `billing status`; why not, if it could not be written."""
     outcome = {"finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **outcome}
     target = _last_run_file(db)
-    staging = target.with_suffix(".tmp")
-    staging.write_text(json.dumps(outcome, indent=2) + "\n")
-    os.replace(staging, target)
+    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(staging, "w") as handle:
+            handle.write(json.dumps(outcome, indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staging, target)
+        _sync(target.parent)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        return str(_file_error("recording the outcome in", target, error))
+    return None
 
 
 def last_outcome(db: Path) -> dict | None:
     path = _last_run_file(db)
-    return json.loads(path.read_text()) if path.exists() else None
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None

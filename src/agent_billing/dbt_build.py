@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +25,10 @@ class BuildResult:
     # A bad setting dbt refused before any model ran (a var, a guard, a price seed
     # row under closed days): the first line of its message.
     refusal: str | None = None
+    # What dbt printed, and the cause of a failure that is about files, not data
+    # (a full disk, a corrupt warehouse), in one line naming the file.
+    output: str = ""
+    explanation: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,26 +83,67 @@ def run_dbt_build(
     run_results = root / "target" / "run_results.json"
     if not run_results.is_file() or run_results.stat().st_mtime < started:
         # dbt stopped before writing this build's results: the file is an earlier build's
-        return BuildResult(returncode, refusal=refusal)
+        return BuildResult(returncode, refusal=refusal, output=output)
     failures, warnings = _read_run_results(run_results, database)
-    return BuildResult(returncode, failures, warnings, _invocation_id(run_results), refusal=refusal)
+    return BuildResult(
+        returncode,
+        failures,
+        warnings,
+        _invocation_id(run_results),
+        refusal=refusal,
+        output=output,
+    )
 
 
 def _run_echoed(
     command: list[str], cwd: Path, env: dict[str, str], echo_live: bool
 ) -> tuple[int, str]:
-    """Runs dbt, keeping what it prints (and echoing it as it comes when echo_live)."""
+    """Runs dbt, keeping what it prints (and echoing it as it comes when echo_live).
+
+    dbt never outlives this process: if it is stopped (a signal raised as an exception
+    here), dbt is stopped and waited for before the exception goes on; and on Linux the
+    kernel kills dbt if this process dies without a chance to do so (SIGKILL).
+    """
     lines = []
     with subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
     ) as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if echo_live:
-                sys.stdout.write(line)
-                sys.stdout.flush()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if echo_live:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+        except BaseException:
+            _stop(process)
+            raise
     return process.returncode, "".join(lines)
+
+
+def _stop(process: subprocess.Popen, grace_seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL if dbt has not ended within the grace period; waits for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child, before dbt starts: the kernel sends it SIGKILL when its parent dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _refusal(output: str) -> str | None:

@@ -31,14 +31,17 @@ def write_parquet(path: Path, select_sql: str) -> None:
         connection.execute(f"copy ({select_sql}) to '{path}' (format parquet)")
 
 
-def run_billing(*args: str, db: Path, project: Path = REPO) -> subprocess.CompletedProcess:
+def run_billing(
+    *args: str, db: Path, project: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`billing ARGS` with its own warehouse file (and, if given, a copy of the project)."""
-    env = dict(
-        os.environ,
-        BILLING_DB_PATH=str(db),
-        BILLING_PUBLISH_PATH=str(db.with_name(f"{db.stem}_published{db.suffix}")),
-        BILLING_PROJECT_DIR=str(project),
-    )
+    env = {
+        **os.environ,
+        "BILLING_DB_PATH": str(db),
+        "BILLING_PUBLISH_PATH": str(db.with_name(f"{db.stem}_published{db.suffix}")),
+        "BILLING_PROJECT_DIR": str(project),
+        **(env or {}),
+    }
     return subprocess.run(
         [BILLING, *args], env=env, capture_output=True, text=True, check=False, timeout=600
     )
