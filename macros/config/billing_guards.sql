@@ -1,7 +1,7 @@
 {#
     Guards against settings that would make issued bills wrong for good.
     Issued bills never change, so a run that closes a day still running,
-    bills in another zone than the warehouse's, or prices closed days
+    bills in another zone than the one of the warehouse, or prices closed days
     differently from their issued lines is refused before anything is
     written. check_billing_guards() runs in on-run-start (after the vars
     are checked), for every dbt command that writes: `billing run` and a
@@ -100,7 +100,11 @@
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
         {%- for row in differences.rows -%}
-            {%- set days = row[6] ~ ' closed day' ~ ('s ' ~ row[7] ~ ' to ' ~ row[8] if row[6] > 1 else ' ' ~ row[7]) -%}
+            {%- if row[6] > 1 -%}
+                {%- set days = row[6] ~ ' closed days ' ~ row[7] ~ ' to ' ~ row[8] -%}
+            {%- else -%}
+                {%- set days = '1 closed day ' ~ row[7] -%}
+            {%- endif -%}
             {%- set issued = row[3] ~ ' ' ~ row[4] -%}
             {%- if row[5] == 0 -%}
                 {%- do found.append(
@@ -232,7 +236,7 @@ limit 10
 {% endmacro %}
 
 
-{#- A price seed's CSV file as text columns, readable in a query. -#}
+{#- The CSV file of a price seed as text columns, readable in a query. -#}
 {% macro read_price_seed_csv(node) %}
     {{ return(adapter.dispatch('read_price_seed_csv', 'agent_billing')(node)) }}
 {% endmacro %}

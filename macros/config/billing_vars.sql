@@ -97,9 +97,16 @@
 {%- endmacro %}
 
 
-{#- usage_root without a trailing slash, quote-escaped for a SQL literal. -#}
+{#-
+    usage_root without a trailing slash, quote-escaped for a SQL literal: the
+    var, else the environment variable BILLING_USAGE_ROOT (what `billing run`
+    sets, for the same reason as BILLING_DATE), else the sample data folder.
+-#}
 {% macro usage_root() -%}
-    {%- set root = var('usage_root', 'sample_data/usage') -%}
+    {%- set root = var('usage_root', '') -%}
+    {%- if root is none or root == '' -%}
+        {%- set root = env_var('BILLING_USAGE_ROOT', '') or 'sample_data/usage' -%}
+    {%- endif -%}
     {%- if root is not string or root | trim == '' -%}
         {{ billing_config_error('usage_root', 'must be a folder path') }}
     {%- endif -%}

@@ -103,37 +103,18 @@ def _run(
         if not root.is_dir():
             print(f"billing: usage_root '{usage_root}' is not a folder", file=sys.stderr)
             return 2
-        dbt_vars["usage_root"] = str(root)
+    else:
+        root = sample_usage_root()  # the var's default, made absolute: dbt runs elsewhere
+    dbt_vars["usage_root"] = str(root)
     database = db_path()
-    billing_date = _billing_date(settings)
-    outcome: dict[str, object] = {"billing_date": billing_date}
+    outcome: dict[str, object] = {"billing_date": _billing_date(settings)}
     try:
         daily_run.check_paths(database)
         with _signals_stop_the_run(), daily_run.run_lock(database, wait):
             try:
-                daily_run.check_readable(database)
-            except daily_run.RunError as error:
-                _record(database, {**outcome, "outcome": "failed", "failures": [str(error)]})
-                print(f"billing: {error}", file=sys.stderr)
-                return 1
-            # a refusal here is not recorded: the outcome file beside a missing warehouse
-            # is part of the evidence that bills were issued
-            daily_run.check_state_is_present(database, new_warehouse)
-            try:
-                result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
-                if result.refusal:
-                    _record(database, {**outcome, "outcome": "refused", "refusal": result.refusal})
-                    print(f"billing: {result.refusal}", file=sys.stderr)
-                    return 2
-                if not result.ok:
-                    causes = [result.explanation] if result.explanation else []
-                    _record(
-                        database,
-                        {**outcome, "outcome": "failed", "failures": causes + result.failures},
-                    )
-                    _print_failure(result)
-                    return 1
-                published = daily_run.publish(database)
+                return _run_locked(database, dbt_vars, outcome, verbose, new_warehouse)
+            except daily_run.Refused:
+                raise
             except daily_run.RunError as error:
                 _record(database, {**outcome, "outcome": "failed", "failures": [str(error)]})
                 print(f"billing: {error}", file=sys.stderr)
@@ -147,16 +128,8 @@ def _run(
                     file=sys.stderr,
                 )
                 return 128 + stop.signum
-            _record(
-                database,
-                {
-                    **outcome,
-                    "outcome": "succeeded",
-                    "billing_run_id": result.invocation_id,
-                    "warnings": result.warnings,
-                },
-            )
     except daily_run.Refused as error:
+        # not recorded: the outcome file beside a missing warehouse is evidence of its bills
         print(f"billing: {error}", file=sys.stderr)
         return 2
     except daily_run.LockTimeout:
@@ -166,7 +139,39 @@ def _run(
             file=sys.stderr,
         )
         return 3
-    report.print_run_summary(database, billing_date, result.invocation_id)
+
+
+def _run_locked(
+    database: Path,
+    dbt_vars: dict[str, object],
+    outcome: dict[str, object],
+    verbose: bool,
+    new_warehouse: bool,
+) -> int:
+    """The run under the lock: checks, the all-or-nothing build, the publish, the summary."""
+    daily_run.check_readable(database)
+    daily_run.check_state_is_present(database, new_warehouse)
+    result = daily_run.build_atomically(database, dbt_vars, quiet=not verbose)
+    if result.refusal:
+        _record(database, {**outcome, "outcome": "refused", "refusal": result.refusal})
+        print(f"billing: {result.refusal}", file=sys.stderr)
+        return 2
+    if not result.ok:
+        causes = [result.explanation] if result.explanation else []
+        _record(database, {**outcome, "outcome": "failed", "failures": causes + result.failures})
+        _print_failure(result)
+        return 1
+    published = daily_run.publish(database)
+    _record(
+        database,
+        {
+            **outcome,
+            "outcome": "succeeded",
+            "billing_run_id": result.invocation_id,
+            "warnings": result.warnings,
+        },
+    )
+    report.print_run_summary(database, outcome["billing_date"], result.invocation_id)
     print(f"Published for analysts and BI tools: {published}")
     return 0
 

@@ -234,10 +234,12 @@ def _explain_failure(output: str, db: Path, work_db: Path) -> str | None:
                 f"no space left on device while building into {work_db.parent} (beside the "
                 f"warehouse {db}): free space there and run again; nothing was committed"
             )
-        if str(work_db) in text and (
+        # dbt opens the copy by its name, from its folder (see run_dbt_build)
+        names_the_copy = str(work_db) in text or f'"{work_db.name}"' in text
+        if names_the_copy and (
             "could not read" in lowered or "not a valid duckdb database" in lowered
         ):
-            cause = text.replace(str(work_db), str(db))
+            cause = text.replace(str(work_db), str(db)).replace(f'"{work_db.name}"', f'"{db}"')
             return (
                 f"the warehouse {db} is corrupt or unreadable ({cause}): restore it from a "
                 "backup (docs/operations.md); nothing was committed"

@@ -163,14 +163,13 @@ def test_publish_and_a_second_run_wait_for_the_lock_even_if_its_files_are_delete
     assert _digests(books) == before
 
 
-def _processes_building_into(path: Path) -> list[int]:
-    """Processes whose environment points dbt at path (BILLING_DB_PATH)."""
+def _processes_working_in(folder: Path) -> list[int]:
+    """Processes whose working directory is folder (dbt runs in the warehouse copy's)."""
     found = []
-    needle = f"BILLING_DB_PATH={path}".encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                if Path(os.readlink(entry / "cwd")) == folder:
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -180,7 +179,7 @@ def _processes_building_into(path: Path) -> list[int]:
 def test_sigterm_to_billing_alone_stops_dbt_and_an_immediate_retry_bills(books):
     before = _digests(books)
     db = books["db"]
-    work_db = db.parent / f".{db.name}.work" / db.name
+    work = db.parent / f".{db.name}.work"
     env = dict(
         os.environ,
         BILLING_DB_PATH=str(db),
@@ -195,16 +194,18 @@ def test_sigterm_to_billing_alone_stops_dbt_and_an_immediate_retry_bills(books):
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not _processes_building_into(work_db) and time.monotonic() < deadline:
+    while not _processes_working_in(work) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1)  # dbt is building into the working copy
-    assert process.poll() is None, "the run ended before it could be stopped"
+    dbt = _processes_working_in(work)
+    assert dbt and process.poll() is None, "the run ended before it could be stopped"
     process.send_signal(signal.SIGTERM)  # the billing process alone, not its group
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert "stopped by SIGTERM" in stderr
-    assert _processes_building_into(work_db) == []
+    # billing waited for dbt: no process of it is left, not even a zombie
+    assert [pid for pid in dbt if (Path("/proc") / str(pid)).exists()] == []
     assert _digests(books) == before
     assert _last_outcome(books)["outcome"] == "stopped"
     result = _run_next_day(books, "--wait", "0")
