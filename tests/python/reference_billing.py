@@ -54,6 +54,33 @@ CENT = D("0.01")
 TWELVE = D("0.000000000001")
 
 
+# A dated price change: billing item -> [(effective_from, price), ...], each in force
+# from its day (inclusive) until the next one; before the first, the list price above.
+PriceChanges = dict[str, list[tuple[dt.date, Decimal]]]
+
+
+def price_on(item: str, list_price: Decimal, day: dt.date, changes: PriceChanges | None) -> Decimal:
+    """The price of a billing item in force on a day."""
+    price = list_price
+    for effective_from, changed in sorted((changes or {}).get(item, [])):
+        if effective_from <= day:
+            price = changed
+    return price
+
+
+def catalog_items() -> dict[str, tuple[str, str, str, str, Decimal]]:
+    """billing item -> (stream, catalog item, price component, currency, list price)."""
+    items = {}
+    for model, (currency, price_in, price_out, name) in TOKEN_PRICES.items():
+        items[f"{name} input"] = ("llm", model, "input", currency, price_in)
+        items[f"{name} output"] = ("llm", model, "output", currency, price_out)
+    for vendor, (currency, price, item) in ASR_PRICES.items():
+        items[item] = ("asr", vendor, "audio", currency, price)
+    for vendor, (currency, price, item) in TTS_PRICES.items():
+        items[item] = ("tts", vendor, "characters", currency, price)
+    return items
+
+
 def billing_day(occurred_at: str, zone: str = "Asia/Shanghai") -> dt.date:
     instant = dt.datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
     if instant.tzinfo is None:
@@ -61,8 +88,13 @@ def billing_day(occurred_at: str, zone: str = "Asia/Shanghai") -> dt.date:
     return instant.astimezone(ZoneInfo(zone)).date()
 
 
-def expected_bills(billed_events: dict[str, list[dict]], zone: str = "Asia/Shanghai"):
-    """(lines, bills) for events known to be billed, keyed like the marts.
+def expected_bills(
+    billed_events: dict[str, list[dict]],
+    zone: str = "Asia/Shanghai",
+    price_changes: PriceChanges | None = None,
+):
+    """(lines, bills) for events known to be billed, keyed like the marts; each line is
+    priced at the price in force on its own usage day (price_changes).
 
     lines: {(bill_date, tenant, billing_item): (currency, quantity, amount, amount_due, events)}
     bills: {(bill_date, tenant, currency): (total_amount, amount_due, line_count)}
@@ -86,7 +118,8 @@ def expected_bills(billed_events: dict[str, list[dict]], zone: str = "Asia/Shang
             else:
                 currency, price, item = TTS_PRICES[event["vendor"].strip().lower()]
                 parts = [(item, D(str(event["characters"])), price, "characters")]
-            for item, quantity, price, unit in parts:
+            for item, quantity, list_price, unit in parts:
+                price = price_on(item, list_price, day, price_changes)
                 entry = quantities[(day, tenant, item)]
                 entry[0] = (currency, price, unit)
                 entry[1] += quantity
@@ -114,18 +147,23 @@ def expected_bills(billed_events: dict[str, list[dict]], zone: str = "Asia/Shang
     return lines, {key: tuple(value) for key, value in bills.items()}
 
 
-def expected_lines_by_bill(events: list[tuple[str, str, dict]], zone: str = "Asia/Shanghai"):
+def expected_lines_by_bill(
+    events: list[tuple[str, str, dict]],
+    zone: str = "Asia/Shanghai",
+    price_changes: PriceChanges | None = None,
+):
     """Lines keyed (bill_date, tenant, billing_item, usage_date) for (stream, bill_date, event).
 
     For runs over several days: an event is on the bill of the day given with it (its
-    own day, or a later one for late usage); each usage day keeps lines of its own.
+    own day, or a later one for late usage); each usage day keeps lines of its own,
+    priced at that day's price.
     """
     by_bill: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for stream, bill_date, event in events:
         by_bill[bill_date][stream].append(event)
     lines = {}
     for bill_date, streams in by_bill.items():
-        day_lines, _ = expected_bills(streams, zone)
+        day_lines, _ = expected_bills(streams, zone, price_changes)
         for (usage_date, tenant, item), line in day_lines.items():
             lines[(dt.date.fromisoformat(bill_date), tenant, item, usage_date)] = line
     return lines

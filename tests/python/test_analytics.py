@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 from conftest import analytics_billed_events, query, run_billing
-from reference_billing import expected_lines_by_bill
+from reference_billing import catalog_items, expected_lines_by_bill
 
 D = Decimal
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -52,18 +52,35 @@ def test_focus_charges_are_the_bill_lines_in_focus_terms(published, expected_lin
             "ConsumedQuantity", "ConsumedUnit", "PricingQuantity", "PricingUnit",
             "ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd",
             "ChargeCategory", "ServiceCategory", "InvoiceId", "x_IsLate", "PublisherName",
-            "ProviderName", "InvoiceIssuerName"
+            "ProviderName", "InvoiceIssuerName", "ListUnitPrice", "ContractedUnitPrice",
+            "SkuId", "SkuPriceId", "SkuMeter"
         from marts.focus_charges
         """,
     )
     assert len(rows) == len(expected_lines)
+    catalog = catalog_items()
+    meters = {
+        "input": "Input Tokens",
+        "output": "Output Tokens",
+        "audio": "Audio Seconds",
+        "characters": "Output Characters",
+    }
+    publishers = {
+        "llm": {
+            "qwen-max": "Alibaba Cloud",
+            "gpt-4o": "OpenAI",
+            "gpt-4o-mini": "OpenAI",
+            "claude-3-7-sonnet": "Anthropic",
+        }
+    }
     divisor = {"Tokens": D(1_000_000), "Seconds": D(3600), "Characters": D(1000)}
     unit = {"Tokens": "1000000 Tokens", "Seconds": "Hours", "Characters": "1000 Characters"}
     for row in rows:
         (bill_date, tenant, item, usage_date, account, currency, billed, effective, listed,
          contracted, consumed, consumed_unit, pricing_quantity, pricing_unit, charge_start,
          charge_end, period_start, period_end, category, service_category, invoice, is_late,
-         publisher, provider, issuer) = row  # fmt: skip
+         publisher, provider, issuer, list_unit_price, contracted_unit_price, sku, sku_price,
+         meter) = row  # fmt: skip
         line_currency, quantity, amount, amount_due, _ = expected_lines[
             (bill_date, tenant, item, usage_date)
         ]
@@ -84,6 +101,15 @@ def test_focus_charges_are_the_bill_lines_in_focus_terms(published, expected_lin
         assert is_late == (usage_date < bill_date)
         assert (provider, issuer) == ("Agent Platform", "Agent Platform")
         assert publisher
+        # the price per pricing unit (1M tokens, hour, 1K characters) of the pricing page,
+        # and the SKU of the billing item and of its price (which starts on 2020-01-01)
+        stream, catalog_item, component, _currency, list_price = catalog[item]
+        assert list_unit_price == contracted_unit_price == list_price
+        assert sku == f"{stream}/{catalog_item}/{component}"
+        assert sku_price == f"{stream}/{catalog_item}/{component}/2020-01-01"
+        assert meter == meters[component]
+        if catalog_item in publishers.get(stream, {}):
+            assert publisher == publishers[stream][catalog_item]
     # 03-31 in Shanghai starts at 03-30T16:00Z (worked out by hand)
     assert _day_start(dt.date(2026, 3, 31)) == dt.datetime(2026, 3, 30, 16, tzinfo=dt.UTC)
 
@@ -270,12 +296,16 @@ def test_export_csv_writes_amounts_as_quoted_text(analytics_bills, tmp_path):
 
 
 def test_export_refuses_an_unknown_tenant_and_writes_nothing(analytics_bills, tmp_path):
-    for tenant in ("nobody", "acme' or '1'='1", ""):
+    # a wildcard, a pattern, a case or spacing variant of a real tenant: none of them is one
+    for tenant in ("nobody", "acme' or '1'='1", "", "%", "acm_", "a%", "ACME", " acme", "Globex"):
         out = tmp_path / "out"
         result = _export(analytics_bills, tenant, out)
         assert result.returncode == 2, tenant
         assert "no bill for tenant" in result.stderr
         assert not out.exists()
+        shown = run_billing("show", "--tenant", tenant, db=analytics_bills["db"])
+        assert shown.returncode == 2, tenant
+        assert "acme" not in shown.stdout and "globex" not in shown.stdout
 
 
 # --- billing show --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,8 +211,10 @@ def test_every_event_is_charged_exactly_once_across_all_bills(days):
     assert counts == [(7, 4, 1, 1, 0)]
 
 
-def test_a_full_refresh_leaves_issued_bills_as_they_are(days):
-    root, db, _ = days
+def test_a_full_refresh_leaves_issued_bills_as_they_are(days, tmp_path):
+    root, shared_db, _ = days
+    db = tmp_path / shared_db.name  # a copy: the other tests read the shared warehouse
+    shutil.copy(shared_db, db)
     before = (query(db, BILLS_SQL), query(db, LINES_SQL), _derived(db))
     env = dict(os.environ, BILLING_DB_PATH=str(db))
     dbt = str(Path(sys.executable).parent / "dbt")
