@@ -105,4 +105,6 @@ full outer join lines
         and billed.usage_date = lines.usage_date
         and billed.stream = lines.stream
         and billed.price_component = lines.price_component
-where lines.stream is null or coalesce(billed.quantity, 0) <> coalesce(lines.quantity, 0)
+where
+    lines.stream is null
+    or coalesce(billed.quantity, 0) <> coalesce(lines.quantity, 0)
