@@ -62,6 +62,30 @@ def run_dbt(
     )
 
 
+def llm_event(event_id, tenant, at, model, input_tokens, output_tokens) -> dict:
+    """One LLM usage event as a producer writes it."""
+    return {
+        "event_id": event_id,
+        "tenant_id": tenant,
+        "occurred_at": at,
+        "model": model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
+
+
+def bill_lines(db: Path) -> dict:
+    """The issued lines, keyed and shaped like reference_billing.expected_lines_by_bill."""
+    return {
+        (bill_date, tenant, item, usage_date): (currency, quantity, amount, due, events)
+        for bill_date, tenant, item, usage_date, currency, quantity, amount, due, events in query(
+            db,
+            "select bill_date, tenant_id, billing_item, usage_date, currency, quantity, amount, "
+            "amount_due, event_count from marts.bill_line_items",
+        )
+    }
+
+
 def query(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as connection:
         return connection.execute(sql).fetchall()

@@ -1,13 +1,15 @@
 """What one run does to the next: a `--full-refresh` between runs, a file that grows after it
 was billed, and a late line whose day had another price than its bill's day.
 
-One timeline, in a copy of the project whose GPT-4o input price changes on 2026-04-02
-(2.50 USD per 1M tokens before, 5.00 from that day):
+One timeline, in a copy of the project:
 
-1. `billing run --date 2026-04-01` bills a1 (a.jsonl).
-2. `dbt build --full-refresh` for the same day.
-3. a.jsonl grows by a2 (the 2nd); b.jsonl brings l1 (late, the 1st) and n1 (the 2nd).
-4. `billing run --date 2026-04-02`.
+1. `billing run --date 2026-04-01` bills a1 (a.jsonl) at GPT-4o's list price.
+2. The price changes the right way, on a day not closed yet: the GPT-4o input row ends on
+   2026-04-02 and a new one starts that day (2.50 USD per 1M tokens before, 5.00 from then);
+   the guards accept it.
+3. `dbt build --full-refresh` for the 1st.
+4. a.jsonl grows by a2 (the 2nd); b.jsonl brings l1 (late, the 1st) and n1 (the 2nd).
+5. `billing run --date 2026-04-02`.
 
 Expected lines come from reference_billing.py with the same dated price, and the bill of
 the 2nd is also worked out by hand below.
@@ -21,7 +23,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import project_copy, query, run_billing, run_dbt, write_jsonl
+from conftest import (
+    bill_lines,
+    llm_event,
+    project_copy,
+    query,
+    run_billing,
+    run_dbt,
+    write_jsonl,
+)
 from reference_billing import expected_lines_by_bill
 
 D = Decimal
@@ -29,14 +39,7 @@ PRICE_CHANGES = {"GPT-4o input": [(dt.date(2026, 4, 2), D("5.00"))]}
 
 
 def ev(event_id, tenant, at, input_tokens):
-    return {
-        "event_id": event_id,
-        "tenant_id": tenant,
-        "occurred_at": at,
-        "model": "gpt-4o",
-        "input_tokens": input_tokens,
-        "output_tokens": 0,
-    }
+    return llm_event(event_id, tenant, at, "gpt-4o", input_tokens, 0)
 
 
 A1 = ev("a1", "acme", "2026-04-01T02:00:00Z", 1_000_000)
@@ -55,6 +58,9 @@ STATE_SQLS = {
     "ledger": "select stream, source_file, source_line, event_id, status, reason, bill_date, "
     "billing_run_id from ledger.usage_records order by all",
     "runs": "select * from ledger.billing_runs order by all",
+    # issued with the lines, append-only like them
+    "focus": "select * from marts.focus_charges order by all",
+    "agents": "select * from marts.agent_daily_costs order by all",
 }
 
 
@@ -71,14 +77,6 @@ def _ok(result):
 def timeline(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("across_runs")
     project = project_copy(root)
-    seed = project / "seeds" / "pricing" / "llm_token_prices.csv"
-    seed.write_text(
-        seed.read_text().replace(
-            "GPT-4o input,USD,2.50,2020-01-01,\n",
-            "GPT-4o input,USD,2.50,2020-01-01,2026-04-02\n"
-            "gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,5.00,2026-04-02,\n",
-        )
-    )
     usage, db = root / "usage", root / "warehouse" / "billing.duckdb"
     seen = {}
 
@@ -89,6 +87,15 @@ def timeline(tmp_path_factory) -> dict:
         )
     )
     seen["first"] = _state(db)
+
+    seed = project / "seeds" / "pricing" / "llm_token_prices.csv"
+    seed.write_text(
+        seed.read_text().replace(
+            "GPT-4o input,USD,2.50,2020-01-01,\n",
+            "GPT-4o input,USD,2.50,2020-01-01,2026-04-02\n"
+            "gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,5.00,2026-04-02,\n",
+        )
+    )
 
     dbt_vars = json.dumps({"usage_root": str(usage), "billing_date": "2026-04-01"})
     _ok(
@@ -110,26 +117,20 @@ def timeline(tmp_path_factory) -> dict:
     return {"db": db, "seen": seen}
 
 
-def _lines(db: Path) -> dict:
-    return {
-        (bill_date, tenant, item, usage_date): (currency, quantity, amount, due, events)
-        for bill_date, tenant, item, usage_date, currency, quantity, amount, due, events in query(
-            db,
-            "select bill_date, tenant_id, billing_item, usage_date, currency, quantity, amount, "
-            "amount_due, event_count from marts.bill_line_items",
-        )
-    }
-
-
 def test_a_full_refresh_changes_no_bill_line_ledger_row_or_closed_day(timeline):
     seen = timeline["seen"]
     assert seen["refreshed"] == seen["first"]
     assert [row[3] for row in seen["first"]["ledger"]] == ["a1"]
+    assert seen["first"]["focus"] and seen["first"]["agents"]
+    # and the next run leaves what was issued as it was
+    later = _state(timeline["db"])
+    for name in ("bills", "lines", "focus", "agents", "runs"):
+        assert all(row in later[name] for row in seen["first"][name]), name
 
 
 def test_each_line_is_priced_on_its_own_usage_day_and_every_event_is_billed_once(timeline):
     db = timeline["db"]
-    assert _lines(db) == expected_lines_by_bill(BILLED, price_changes=PRICE_CHANGES)
+    assert bill_lines(db) == expected_lines_by_bill(BILLED, price_changes=PRICE_CHANGES)
     # By hand, the bill of the 2nd for acme: a2, 1,000,000 tokens at the 2nd's 5.00 = 5.00;
     # l1, late, 3,000 tokens at the 1st's 2.50 = 0.0075, due 0.01 (at 5.00 it would be 0.015,
     # due 0.02). globex: n1, 2,000 x 5.00 / 1M = 0.01.

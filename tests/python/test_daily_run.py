@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,25 +19,23 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import BILLING, REPO, project_copy, query, run_billing, run_dbt, write_jsonl
+from conftest import (
+    BILLING,
+    REPO,
+    bill_lines,
+    llm_event,
+    project_copy,
+    query,
+    run_billing,
+    run_dbt,
+    write_jsonl,
+)
 from reference_billing import expected_lines_by_bill
 
 from agent_billing import daily_run
 
-
-def ev(event_id, tenant, at, model, input_tokens, output_tokens):
-    return {
-        "event_id": event_id,
-        "tenant_id": tenant,
-        "occurred_at": at,
-        "model": model,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-    }
-
-
-E1 = ev("e1", "acme", "2026-04-01T02:00:00Z", "gpt-4o", 1000, 100)
-E2 = ev("e2", "acme", "2026-04-01T03:00:00Z", "qwen-max", 5000, 500)
+E1 = llm_event("e1", "acme", "2026-04-01T02:00:00Z", "gpt-4o", 1000, 100)
+E2 = llm_event("e2", "acme", "2026-04-01T03:00:00Z", "qwen-max", 5000, 500)
 S1 = {
     "event_id": "s1",
     "tenant_id": "acme",
@@ -46,12 +43,12 @@ S1 = {
     "vendor": "aispeech",
     "audio_seconds": "10.5",
 }
-P1 = ev("p1", "acme", "2026-04-02T02:00:00+08:00", "gpt-4o", 2000, 0)  # after the 1st
-L1 = ev("l1", "acme", "2026-04-01T05:00:00Z", "gpt-4o", 3000, 300)  # late for the 1st
-N2 = ev("n2", "acme", "2026-04-02T05:00:00Z", "gpt-4o-mini", 1000, 1000)
-D3 = ev("d3", "acme", "2026-04-03T05:00:00Z", "claude-3-5-haiku", 100, 10)
-D4 = ev("d4", "globex", "2026-04-04T05:00:00Z", "deepseek-chat", 100, 10)
-M1 = ev("m1", "acme", "2026-04-01T06:00:00Z", "mistral-large", 10, 10)  # no price
+P1 = llm_event("p1", "acme", "2026-04-02T02:00:00+08:00", "gpt-4o", 2000, 0)  # after the 1st
+L1 = llm_event("l1", "acme", "2026-04-01T05:00:00Z", "gpt-4o", 3000, 300)  # late for the 1st
+N2 = llm_event("n2", "acme", "2026-04-02T05:00:00Z", "gpt-4o-mini", 1000, 1000)
+D3 = llm_event("d3", "acme", "2026-04-03T05:00:00Z", "claude-3-5-haiku", 100, 10)
+D4 = llm_event("d4", "globex", "2026-04-04T05:00:00Z", "deepseek-chat", 100, 10)
+M1 = llm_event("m1", "acme", "2026-04-01T06:00:00Z", "mistral-large", 10, 10)  # no price
 
 # (stream, bill date, event): every valid event once, on the bill it belongs to
 EXPECTED = [
@@ -76,17 +73,6 @@ DERIVED_SQLS = (
 
 def _derived(db):
     return tuple(query(db, sql) for sql in DERIVED_SQLS)
-
-
-def _lines(db):
-    return {
-        (bill_date, tenant, item, usage_date): (currency, quantity, amount, due, events)
-        for bill_date, tenant, item, usage_date, currency, quantity, amount, due, events in query(
-            db,
-            "select bill_date, tenant_id, billing_item, usage_date, currency, quantity, amount, "
-            "amount_due, event_count from marts.bill_line_items",
-        )
-    }
 
 
 def _expected_for(bill_dates: set[str]):
@@ -138,7 +124,7 @@ def days(tmp_path_factory):
 
 def test_each_day_is_billed_by_the_hand_computation(days):
     _, db, _ = days
-    assert _lines(db) == _expected_for({"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"})
+    assert bill_lines(db) == _expected_for({"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"})
 
 
 def test_late_usage_is_a_late_line_on_the_next_bill(days):
@@ -209,31 +195,6 @@ def test_every_event_is_charged_exactly_once_across_all_bills(days):
     # billed e1 e2 p1 l1 n2 d3 d4; duplicates: e1 and m1 on the 2nd, e1 and l1 weeks
     # later; unpriced: m1 (metered once); rejected: the conflicting copy of e2
     assert counts == [(7, 4, 1, 1, 0)]
-
-
-def test_a_full_refresh_leaves_issued_bills_as_they_are(days, tmp_path):
-    root, shared_db, _ = days
-    db = tmp_path / shared_db.name  # a copy: the other tests read the shared warehouse
-    shutil.copy(shared_db, db)
-    before = (query(db, BILLS_SQL), query(db, LINES_SQL), _derived(db))
-    env = dict(os.environ, BILLING_DB_PATH=str(db))
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [
-            dbt,
-            "build",
-            "--full-refresh",
-            "--vars",
-            f'{{usage_root: "{root}", billing_date: "2026-04-24"}}',
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert (query(db, BILLS_SQL), query(db, LINES_SQL), _derived(db)) == before
 
 
 def _small_usage(root: Path) -> None:

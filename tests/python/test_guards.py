@@ -3,7 +3,10 @@
 A day still running, another billing zone than the warehouse's, and a price list that
 disagrees with the prices of closed days: each is refused by `billing run` (exit 2) and by a
 plain `dbt build` alike, with the bills, the lines, the ledger, the warehouse file and the
-published file left byte for byte as they were; then the right command bills as expected.
+published file left byte for byte as they were; then the right command bills as expected. (A
+price changed the right way, from a day still open, is accepted and bills late usage at its
+own day's price: test_across_runs.py; a price given to an item that had none bills its waiting
+usage: test_daily_run.py.)
 
 Every test works on its own copy of one warehouse billed through 2026-04-02.
 """
@@ -18,28 +21,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import project_copy, query, run_billing, run_dbt, write_jsonl
+from conftest import llm_event, project_copy, query, run_billing, run_dbt, write_jsonl
 
 D = Decimal
-
-
-def ev(event_id, tenant, at, model, input_tokens, output_tokens):
-    return {
-        "event_id": event_id,
-        "tenant_id": tenant,
-        "occurred_at": at,
-        "model": model,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-    }
 
 
 # Billing days in Asia/Shanghai (UTC+8).
 DAY_1 = {
     "llm": [
-        ev("e1", "acme", "2026-04-01T02:00:00Z", "gpt-4o", 1000, 100),
+        llm_event("e1", "acme", "2026-04-01T02:00:00Z", "gpt-4o", 1000, 100),
         # no price on the pricing page: unpriced until a price is added
-        ev("m1", "acme", "2026-04-01T06:00:00Z", "mistral-large", 100000, 10000),
+        llm_event("m1", "acme", "2026-04-01T06:00:00Z", "mistral-large", 100000, 10000),
     ],
     "asr": [
         {
@@ -61,7 +53,7 @@ DAY_1 = {
     ],
 }
 DAY_2 = {
-    "llm": [ev("e2", "globex", "2026-04-02T02:00:00Z", "gpt-4o", 4000, 0)],
+    "llm": [llm_event("e2", "globex", "2026-04-02T02:00:00Z", "gpt-4o", 4000, 0)],
     "tts": [
         {
             "event_id": "t2",
@@ -73,10 +65,7 @@ DAY_2 = {
     ],
 }
 # 2026-04-03 10:00 in Shanghai: pending after the first run, billed by a run for the 3rd
-D3 = ev("d3", "acme", "2026-04-03T02:00:00Z", "gpt-4o", 1_000_000, 0)
-# happened on the 1st, delivered after the 1st was closed
-L1 = ev("l1", "acme", "2026-04-01T05:00:00Z", "gpt-4o", 200_000, 1000)
-
+D3 = llm_event("d3", "acme", "2026-04-03T02:00:00Z", "gpt-4o", 1_000_000, 0)
 STATE_SQLS = (
     "select * from marts.daily_bills order by all",
     "select * from marts.bill_line_items order by all",
@@ -142,17 +131,6 @@ def _bills_of(db: Path, bill_date: str) -> dict:
             db,
             "select tenant_id, currency, total_amount, amount_due, line_count, late_line_count "
             f"from marts.daily_bills where bill_date = '{bill_date}'",
-        )
-    }
-
-
-def _lines_of(db: Path, bill_date: str) -> dict:
-    return {
-        (item, str(usage_date)): (quantity, unit_price, amount, due, is_late)
-        for item, usage_date, quantity, unit_price, amount, due, is_late in query(
-            db,
-            "select billing_item, usage_date, quantity, unit_price, amount, amount_due, is_late "
-            f"from marts.bill_line_items where bill_date = '{bill_date}'",
         )
     }
 
@@ -259,50 +237,3 @@ def test_prices_edited_under_closed_days_are_refused(books, tmp_path):
     assert result.returncode != 0
     assert "Invalid price seed" in result.stdout + result.stderr
     assert _state(books) == before
-
-
-def test_a_price_changed_the_right_way_bills_each_day_at_its_own_price(books, tmp_path):
-    """A new dated row from a day still open, and a price for an item that had none."""
-    project = project_copy(tmp_path)
-    llm = project / "seeds" / "pricing" / "llm_token_prices.csv"
-    text = llm.read_text().replace(
-        "GPT-4o input,USD,2.50,2020-01-01,\n",
-        "GPT-4o input,USD,2.50,2020-01-01,2026-04-03\n"
-        "gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,5.00,2026-04-03,\n",
-    )
-    text = text.replace(
-        "Mistral Large input,,,2020-01-01,", "Mistral Large input,USD,2.00,2020-01-01,"
-    )
-    text = text.replace(
-        "Mistral Large output,,,2020-01-01,", "Mistral Large output,USD,6.00,2020-01-01,"
-    )
-    llm.write_text(text)
-    write_jsonl(books["usage"] / "llm" / "late" / "part-0.jsonl", [L1])
-
-    result = run_billing(
-        "run",
-        "--date",
-        "2026-04-03",
-        "--usage-root",
-        str(books["usage"]),
-        db=books["db"],
-        project=project,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-    # Worked out by hand. On the 3rd: d3, 1,000,000 GPT-4o input tokens x 5.00 / 1M = 5.00.
-    # Late, at the prices of the 1st: l1, 200,000 input x 2.50 / 1M = 0.50 and 1,000
-    # output x 10.00 / 1M = 0.01; m1 (unpriced until now), 100,000 Mistral Large input
-    # x 2.00 / 1M = 0.20 and 10,000 output x 6.00 / 1M = 0.06.
-    assert _lines_of(books["db"], "2026-04-03") == {
-        ("GPT-4o input", "2026-04-03"): (D(1_000_000), D("5.00"), D("5.00"), D("5.00"), False),
-        ("GPT-4o input", "2026-04-01"): (D(200_000), D("2.50"), D("0.50"), D("0.50"), True),
-        ("GPT-4o output", "2026-04-01"): (D(1000), D("10.00"), D("0.01"), D("0.01"), True),
-        ("Mistral Large input", "2026-04-01"): (D(100_000), D("2.00"), D("0.20"), D("0.20"), True),
-        ("Mistral Large output", "2026-04-01"): (D(10_000), D("6.00"), D("0.06"), D("0.06"), True),
-    }
-    assert _bills_of(books["db"], "2026-04-03") == {("acme", "USD"): (D("5.77"), D("5.77"), 5, 4)}
-    # the bills of the closed days are as they were issued
-    assert query(
-        books["db"], "select count(*) from marts.daily_bills where bill_date < '2026-04-03'"
-    ) == [(4,)]
