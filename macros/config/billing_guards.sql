@@ -84,11 +84,12 @@
         ('tts', 'tts_prices', 'price_per_thousand_characters'),
     ] -%}
     {%- set seed_selects = [] -%}
+    {%- set seed_files = {} -%}
     {%- for fee_type, seed_name, price_column in seeds -%}
         {%- set node = price_seed_node(seed_name) -%}
+        {%- do seed_files.update({fee_type: node.original_file_path}) -%}
         {%- do seed_selects.append(
-            "select '" ~ fee_type ~ "' as fee_type, '"
-            ~ node.original_file_path ~ "' as seed_file, billing_item,"
+            "select '" ~ fee_type ~ "' as fee_type, billing_item,"
             ~ " currency, " ~ price_column ~ " as price_text,"
             ~ " effective_from as from_text, effective_to as to_text from "
             ~ read_price_seed_csv(node)
@@ -100,25 +101,26 @@
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
         {%- for row in differences.rows -%}
-            {%- if row[6] > 1 -%}
-                {%- set days = row[6] ~ ' closed days ' ~ row[7] ~ ' to ' ~ row[8] -%}
+            {%- set seed_file = seed_files[row[0]] -%}
+            {%- if row[5] > 1 -%}
+                {%- set days = row[5] ~ ' closed days ' ~ row[6] ~ ' to ' ~ row[7] -%}
             {%- else -%}
-                {%- set days = '1 closed day ' ~ row[7] -%}
+                {%- set days = '1 closed day ' ~ row[6] -%}
             {%- endif -%}
-            {%- set issued = row[3] ~ ' ' ~ row[4] -%}
-            {%- if row[5] == 0 -%}
+            {%- set issued = row[2] ~ ' ' ~ row[3] -%}
+            {%- if row[4] == 0 -%}
                 {%- do found.append(
-                    row[1] ~ ': no row prices ' ~ row[2] ~ ' on ' ~ days
+                    seed_file ~ ': no row prices ' ~ row[1] ~ ' on ' ~ days
                     ~ ' (issued at ' ~ issued ~ ')'
                 ) -%}
-            {%- elif row[5] > 1 -%}
+            {%- elif row[4] > 1 -%}
                 {%- do found.append(
-                    row[1] ~ ': ' ~ row[5] ~ ' rows price ' ~ row[2] ~ ' on '
-                    ~ days ~ ', among them (' ~ row[9] ~ ') (issued at ' ~ issued ~ ')'
+                    seed_file ~ ': ' ~ row[4] ~ ' rows price ' ~ row[1] ~ ' on '
+                    ~ days ~ ', among them (' ~ row[8] ~ ') (issued at ' ~ issued ~ ')'
                 ) -%}
             {%- else -%}
                 {%- do found.append(
-                    row[1] ~ ': row (' ~ row[9] ~ ') prices ' ~ row[2] ~ ' on '
+                    seed_file ~ ': row (' ~ row[8] ~ ') prices ' ~ row[1] ~ ' on '
                     ~ days ~ ' differently from its issued lines (' ~ issued ~ ')'
                 ) -%}
             {%- endif -%}
@@ -152,7 +154,6 @@ with seed_rows as (
 price_rows as (
     select
         fee_type,
-        seed_file,
         trim(billing_item) as billing_item,
         nullif(trim(currency), '') as currency,
         try_cast(nullif(trim(price_text), '') as decimal(18, 6)) as unit_price,
@@ -216,7 +217,6 @@ differences as (
 
 select
     fee_type,
-    max(seed_file) as seed_file,
     billing_item,
     cast(issued_price as string) as issued_price,
     issued_currency,
@@ -226,10 +226,6 @@ select
     cast(max(usage_date) as string) as last_day,
     row_text
 from differences
-left join (
-    select distinct fee_type as seed_fee_type, seed_file from price_rows
-) as seed_files
-    on differences.fee_type = seed_files.seed_fee_type
 group by fee_type, billing_item, issued_price, issued_currency, rows_in_force, row_text
 order by billing_item, first_day
 limit 10
