@@ -186,7 +186,8 @@
 
 {% macro spark__validate_billing_config(zone, root) %}
     {{ report_billing_config(
-        zone, root, zone in modules.pytz.all_timezones, usage_file_listing() | length > 0
+        zone, root, zone in modules.pytz.all_timezones,
+        usage_file_listing_rows() | length > 0
     ) }}
 {% endmacro %}
 
@@ -204,7 +205,7 @@
     {%- if not has_usage_files -%}
         {{ billing_config_error(
             'usage_root',
-            "no usage file (*.jsonl or *.parquet) under '" ~ root
+            "no usage file (*.jsonl, *.jsonl.gz or *.parquet) under '" ~ root
             ~ "/{llm,asr,tts}/': is the path right?"
         ) }}
     {%- endif -%}

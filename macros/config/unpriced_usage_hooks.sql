@@ -15,11 +15,12 @@
                 written.billing_run_id = '{{ billing_run_id() }}'
                 and written.stream = listed.stream
                 and written.source_file = listed.source_file
+                and written.source_version = listed.source_version
                 and written.source_line = listed.source_line
         )
         or not exists (
             select 1
-            from {{ ref('int_usage_files_present') }} as present
+            from {{ ref('stg_usage__files') }} as present
             where
                 present.stream = listed.stream
                 and present.source_file = listed.source_file

@@ -11,16 +11,17 @@
 
 
 {#-
-    occurred_at: ISO-8601 with an offset (Z, +08:00, +0800, +08), or none
-    (then UTC: the session zone is pinned to UTC in the profile). Parquet
-    timestamps arrive here rendered as text by the same rules.
+    occurred_at: ISO-8601 with an offset (Z, +08:00, +0800, +08; at most
+    18 hours, as ISO-8601 and java.time allow), or none (then UTC: the
+    session zone is pinned to UTC in the profile). Parquet timestamps arrive
+    here rendered as text by the same rules.
 -#}
 {% macro parse_usage_timestamp(column) -%}
     case
         when {{ text_matches(
             column,
             '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?'
-            ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?'
+            ~ '([Zz]|[+-]((0[0-9]|1[0-7])(:?[0-5][0-9])?|18(:?00)?))?'
         ) }}
             then {{ instant_from_text(column) }}
     end

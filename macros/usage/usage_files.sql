@@ -1,12 +1,43 @@
 {#
-    Which usage files there are, and which of them a run has to read.
-
-    The ledger (ledger.usage_files) remembers every file read, with its size
-    and modification time. A run reads only the files that are new or have
-    changed since (a file that grew gets its new lines billed; lines already
-    in the ledger are never billed twice), so its cost follows the new data,
-    not the history kept under usage_root.
+    The usage files of a run: the listing taken when it starts
+    (staging.stg_usage__files), and what the ledger knew of them before.
 #}
+
+{#-
+    Every file under usage_root/{llm,asr,tts}/ now, as dicts: stream,
+    source_file (the path relative to usage_root), file_path (the path the
+    engine reads), file_format (jsonl, jsonl.gz, parquet or none), file_size,
+    last_modified (UTC, as listing_time_text writes it) and file_problem
+    (unsupported_format, unreadable_file, invalid_encoding or none).
+-#}
+{% macro usage_file_listing_rows() -%}
+    {{ return(adapter.dispatch('usage_file_listing_rows', 'agent_billing')()) }}
+{%- endmacro %}
+
+{#- DuckDB: the Python model stg_usage__file_listing walked the folders. -#}
+{% macro duckdb__usage_file_listing_rows() -%}
+    {%- set listing = ref('stg_usage__file_listing') -%}
+    {%- if not execute or adapter.get_relation(
+        database=listing.database, schema=listing.schema, identifier=listing.identifier
+    ) is none -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select stream, source_file, file_path, file_format, file_size, "
+        ~ listing_time_text('last_modified') ~ ", file_problem from " ~ listing
+        ~ " order by stream, source_file"
+    ) -%}
+    {%- set rows = [] -%}
+    {%- for row in result.rows -%}
+        {%- do rows.append({
+            'stream': row[0], 'source_file': row[1], 'file_path': row[2],
+            'file_format': row[3], 'file_size': row[4], 'last_modified': row[5],
+            'file_problem': row[6],
+        }) -%}
+    {%- endfor -%}
+    {{- return(rows) -}}
+{%- endmacro %}
+
 
 {#- A file's path relative to usage_root: its identity in the ledger. -#}
 {% macro usage_relative_path(path_sql) -%}
@@ -18,46 +49,41 @@
     substr({{ path_sql }}, {{ root_length + 1 }})
 {%- endmacro %}
 
-
-{#-
-    Every usage file under usage_root now: dicts of stream, file (the path to
-    read), relative (the path relative to usage_root), size and modified.
--#}
-{% macro usage_file_listing() -%}
-    {{ return(adapter.dispatch('usage_file_listing', 'agent_billing')()) }}
+{% macro spark__usage_relative_path(path_sql) -%}
+    substr({{ path_sql }}, {{ spark_qualified_usage_root() | length + 2 }})
 {%- endmacro %}
 
-{% macro default__usage_file_listing() -%}
-    {%- if not execute -%}
-        {{- return([]) -}}
-    {%- endif -%}
-    {%- set files = [] -%}
-    {%- for stream in ['llm', 'asr', 'tts'] -%}
-        {%- for extension in ['jsonl', 'parquet'] -%}
-            {%- for file in usage_files(stream, extension) -%}
-                {%- do files.append(file) -%}
-            {%- endfor -%}
-        {%- endfor -%}
+
+{#- A timestamp as text to the microsecond, UTC: how listings are compared. -#}
+{% macro listing_time_text(column) -%}
+    {{ return(adapter.dispatch('listing_time_text', 'agent_billing')(column)) }}
+{%- endmacro %}
+
+{% macro default__listing_time_text(column) -%}
+    strftime(cast({{ column }} as timestamp), '%Y-%m-%d %H:%M:%S.%f')
+{%- endmacro %}
+
+{% macro spark__listing_time_text(column) -%}
+    date_format({{ column }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS')
+{%- endmacro %}
+
+
+{#- A file name that DuckDB's readers match as itself (no pattern). -#}
+{% macro duckdb_path_literal(path) -%}
+    {%- set escaped = namespace(text='') -%}
+    {%- for character in path -%}
+        {%- set escaped.text = escaped.text
+            ~ ('[' ~ character ~ ']' if character in '[*?{' else character) -%}
     {%- endfor -%}
-    {%- if not files -%}
-        {{- return([]) -}}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select filename, size, cast(last_modified as string) from read_blob("
-        ~ sql_string_list(files) ~ ") order by filename"
-    ) -%}
-    {%- set listing = [] -%}
-    {%- set root_length = (usage_root() | replace("''", "'") | length) + 1 -%}
-    {%- for row in result.rows -%}
-        {%- do listing.append({
-            'stream': row[0][root_length:].split('/')[0],
-            'file': row[0],
-            'relative': row[0][root_length:],
-            'size': row[1],
-            'modified': row[2],
-        }) -%}
+    {{- return(escaped.text) -}}
+{%- endmacro %}
+
+{% macro duckdb_path_list(paths) -%}
+    {%- set literals = [] -%}
+    {%- for path in paths -%}
+        {%- do literals.append(duckdb_path_literal(path)) -%}
     {%- endfor -%}
-    {{- return(listing) -}}
+    {{- sql_string_list(literals) -}}
 {%- endmacro %}
 
 
@@ -89,17 +115,15 @@
     {{- return('file:/' ~ (parts | join('/'))) -}}
 {%- endmacro %}
 
-{% macro spark__usage_relative_path(path_sql) -%}
-    substr({{ path_sql }}, {{ spark_qualified_usage_root() | length + 2 }})
-{%- endmacro %}
-
 
 {#-
-    Spark lists the files with the binaryFile source (contents are not
-    read). A root with none of llm/, asr/, tts/ fails here with Spark's
-    PATH_NOT_FOUND, naming the path.
+    Spark lists the files with its binaryFile source (contents are not read;
+    names starting with "." or "_" are skipped, as on DuckDB). A root with
+    none of llm/, asr/, tts/ fails here with Spark's PATH_NOT_FOUND, naming
+    the path. Parquet and gzip files new or changed since the ledger saw
+    them are checked for their magic bytes.
 -#}
-{% macro spark__usage_file_listing() -%}
+{% macro spark__usage_file_listing_rows() -%}
     {%- if not execute -%}
         {{- return([]) -}}
     {%- endif -%}
@@ -109,86 +133,228 @@
         "create or replace temporary view " ~ files_view
         ~ " using binaryFile options (path '"
         ~ (root | replace("'", "\\'")) ~ "/{llm,asr,tts}',"
-        ~ " recursiveFileLookup 'true', pathGlobFilter '*.{jsonl,parquet}')"
+        ~ " recursiveFileLookup 'true')"
     ) %}
     {%- set result = run_query(
-        "select path, length, cast(modificationTime as string) from "
+        "select path, length, " ~ listing_time_text('modificationTime') ~ " from "
         ~ files_view ~ " order by path"
     ) -%}
-    {%- set listing = [] -%}
+    {%- set previous = previous_usage_files() -%}
+    {%- set rows = [] -%}
+    {%- set to_check = [] -%}
     {%- for row in result.rows -%}
-        {%- set relative = row[0][root | length + 1:] -%}
-        {%- do listing.append({
-            'stream': relative.split('/')[0],
-            'file': row[0],
-            'relative': relative,
-            'size': row[1],
-            'modified': row[2],
-        }) -%}
+        {%- set relative = spark_path_text(row[0][root | length + 1:]) -%}
+        {%- set lower = relative | lower -%}
+        {%- set file_format = none -%}
+        {%- for extension in ['jsonl.gz', 'jsonl', 'parquet'] -%}
+            {%- if file_format is none and lower.endswith('.' ~ extension) -%}
+                {%- set file_format = extension -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set entry = {
+            'stream': relative.split('/')[0], 'source_file': relative,
+            'file_path': row[0], 'file_format': file_format,
+            'file_size': row[1], 'last_modified': row[2],
+            'file_problem': none if file_format else 'unsupported_format',
+        } -%}
+        {%- set seen = previous.get((entry.stream, relative)) -%}
+        {%- if file_format in ('parquet', 'jsonl.gz')
+            and (seen is none or seen.file_size != entry.file_size
+                or seen.last_modified != entry.last_modified) -%}
+            {%- do to_check.append(entry) -%}
+        {%- endif -%}
+        {%- do rows.append(entry) -%}
     {%- endfor -%}
-    {{- return(listing) -}}
+    {%- if to_check -%}
+        {%- set paths = [] -%}
+        {%- for entry in to_check -%}
+            {%- do paths.append(entry.file_path) -%}
+        {%- endfor -%}
+        {%- set heads = run_query(
+            "select path, hex(substring(content, 1, 4)), hex(substring(content, -4, 4))"
+            ~ " from binaryFile." ~ spark_usage_files_glob(paths)
+        ) -%}
+        {%- set magic = {} -%}
+        {%- for row in heads.rows -%}
+            {%- do magic.update({row[0]: (row[1], row[2])}) -%}
+        {%- endfor -%}
+        {%- for entry in to_check -%}
+            {%- set found = magic.get(entry.file_path, ('', '')) -%}
+            {%- if entry.file_format == 'parquet' and (entry.file_size < 12
+                or found[0] != '50415231' or found[1] != '50415231') -%}
+                {%- do entry.update({'file_problem': 'unreadable_file'}) -%}
+            {%- elif entry.file_format == 'jsonl.gz' and not found[0].startswith('1F8B') -%}
+                {%- do entry.update({'file_problem': 'unreadable_file'}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(rows) -}}
 {%- endmacro %}
 
 
-{#- The files of the ledger: {relative path: (size, modified)}; empty at first. -#}
-{% macro usage_files_already_read() -%}
+{#- A path as Spark lists it (a URI: %XX escapes) as plain text. -#}
+{% macro spark_path_text(path) -%}
+    {%- set parts = path.split('%') -%}
+    {%- set text = namespace(value=parts[0]) -%}
+    {%- for part in parts[1:] -%}
+        {%- if part | length >= 2 and modules.re.fullmatch('[0-9A-Fa-f]{2}', part[:2]) -%}
+            {%- set text.value = text.value ~ ('%c' % (part[:2] | int(base=16))) ~ part[2:] -%}
+        {%- else -%}
+            {%- set text.value = text.value ~ '%' ~ part -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(text.value) -}}
+{%- endmacro %}
+
+
+{#- ledger.usage_files as the last run left it, or none on a first run. -#}
+{% macro previous_usage_files_relation() -%}
     {%- if not execute -%}
-        {{- return({}) -}}
+        {{- return(none) -}}
     {%- endif -%}
-    {%- set relation = adapter.get_relation(
+    {{- return(adapter.get_relation(
         database=target.database, schema='ledger', identifier='usage_files'
-    ) -%}
+    )) -}}
+{%- endmacro %}
+
+
+{#- {(stream, source_file): {file_size, last_modified}} of ledger.usage_files. -#}
+{% macro previous_usage_files() -%}
+    {%- set relation = previous_usage_files_relation() -%}
     {%- if relation is none -%}
         {{- return({}) -}}
     {%- endif -%}
     {%- set result = run_query(
-        "select source_file, file_size, cast(last_modified as string) from " ~ relation
+        "select stream, source_file, file_size, "
+        ~ listing_time_text('last_modified') ~ " from " ~ relation
     ) -%}
     {%- set known = {} -%}
     {%- for row in result.rows -%}
-        {%- do known.update({row[0]: (row[1], row[2])}) -%}
+        {%- do known.update({(row[0], row[1]): {
+            'file_size': row[2], 'last_modified': row[3],
+        }}) -%}
     {%- endfor -%}
     {{- return(known) -}}
 {%- endmacro %}
 
 
-{#- The listing, each file flagged with whether this run reads it. -#}
-{% macro usage_files_with_read_flag() -%}
-    {%- set known = usage_files_already_read() -%}
-    {%- set flagged = [] -%}
-    {%- for entry in usage_file_listing() -%}
-        {%- set seen = known.get(entry.relative) -%}
-        {%- set changed = seen is none
-            or seen[0] != entry.size or seen[1] != entry.modified -%}
-        {%- set item = {'is_read': changed} -%}
-        {%- do item.update(entry) -%}
-        {%- do flagged.append(item) -%}
+{#-
+    One row per text file read this run (file_path): content_hash, the md5
+    of its bytes up to the size listed, and previous_prefix_hash, the md5 of
+    its first bytes up to the size read last time (null if it is shorter).
+-#}
+{% macro usage_text_file_hashes(files, previous) -%}
+    {%- if not files -%}
+    select
+        cast(null as string) as file_path,
+        cast(null as string) as content_hash,
+        cast(null as string) as previous_prefix_hash
+    where false
+    {%- else -%}
+    {%- set sizes = [] -%}
+    {%- for entry in files -%}
+        {%- set seen = previous.get((entry.stream, entry.source_file)) -%}
+        {%- do sizes.append((entry.file_path, entry.file_size,
+            seen.file_size if seen else 'null')) -%}
     {%- endfor -%}
-    {{- return(flagged) -}}
+    {{ adapter.dispatch('usage_text_file_hashes', 'agent_billing')(sizes) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__usage_text_file_hashes(sizes) -%}
+    {%- set paths = [] -%}
+    {%- for path, size, previous_size in sizes -%}
+        {%- do paths.append(path) -%}
+    {%- endfor -%}
+    select
+        sizes.file_path,
+        md5({{ blob_prefix('blobs.content', 'sizes.listed_size') }}) as content_hash,
+        case
+            when octet_length(blobs.content) >= sizes.previous_size
+                then md5({{ blob_prefix('blobs.content', 'sizes.previous_size') }})
+        end as previous_prefix_hash
+    from read_blob({{ duckdb_path_list(paths) }}) as blobs
+    inner join (
+        values
+        {%- for path, size, previous_size in sizes %}
+            ('{{ path | replace("'", "''") }}', {{ size }}, {{ previous_size }})
+            {{- ',' if not loop.last }}
+        {%- endfor %}
+    ) as sizes (file_path, listed_size, previous_size)
+        on blobs.filename = sizes.file_path
+{%- endmacro %}
+
+{#- The first bytes of a DuckDB BLOB (there is no substring for BLOBs). -#}
+{% macro blob_prefix(blob, size) -%}
+    case
+        when octet_length({{ blob }}) > {{ size }}
+            then unhex(substr(hex({{ blob }}), 1, 2 * {{ size }}))
+        else {{ blob }}
+    end
+{%- endmacro %}
+
+{% macro spark__usage_text_file_hashes(sizes) -%}
+    {%- set paths = [] -%}
+    {%- for path, size, previous_size in sizes -%}
+        {%- do paths.append(path) -%}
+    {%- endfor -%}
+    select
+        sizes.file_path,
+        md5(substring(blobs.content, 1, sizes.listed_size)) as content_hash,
+        case
+            when blobs.length >= sizes.previous_size
+                then md5(substring(blobs.content, 1, sizes.previous_size))
+        end as previous_prefix_hash
+    from binaryFile.{{ spark_usage_files_glob(paths) }} as blobs
+    inner join (
+        values
+        {%- for path, size, previous_size in sizes %}
+            ('{{ path | replace("'", "\\'") }}', {{ size }}, {{ previous_size }})
+            {{- ',' if not loop.last }}
+        {%- endfor %}
+    ) as sizes (file_path, listed_size, previous_size)
+        on blobs.path = sizes.file_path
 {%- endmacro %}
 
 
-{#- The files of one stream and format that this run reads, sorted by path. -#}
-{% macro usage_files_to_read(stream, extension) -%}
+{#-
+    The files of one stream this run reads, as dicts of stg_usage__files:
+    file_path, source_file, file_format, file_problem, read_mode.
+-#}
+{% macro usage_files_to_read(stream) -%}
+    {%- set files_relation = ref('stg_usage__files') -%}
+    {%- if not execute or adapter.get_relation(
+        database=files_relation.database, schema=files_relation.schema,
+        identifier=files_relation.identifier
+    ) is none -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select file_path, source_file, file_format, file_problem, read_mode"
+        ~ " from " ~ files_relation
+        ~ " where is_read_this_run and stream = '" ~ stream ~ "'"
+        ~ " order by source_file"
+    ) -%}
     {%- set files = [] -%}
-    {%- for entry in usage_files_with_read_flag() -%}
-        {%- if entry.stream == stream and entry.is_read
-            and entry.file.endswith('.' ~ extension) -%}
-            {%- do files.append(entry.file) -%}
-        {%- endif -%}
+    {%- for row in result.rows -%}
+        {%- do files.append({
+            'file_path': row[0], 'source_file': row[1], 'file_format': row[2],
+            'file_problem': row[3], 'read_mode': row[4],
+        }) -%}
     {%- endfor -%}
-    {{- return(files | sort) -}}
+    {{- return(files) -}}
 {%- endmacro %}
 
 
-{#- Files read before (relative paths) that this run reads again: they changed. -#}
-{% macro usage_files_read_again() -%}
-    {%- set known = usage_files_already_read() -%}
-    {%- set files = [] -%}
-    {%- for entry in usage_files_with_read_flag() -%}
-        {%- if entry.is_read and entry.relative in known -%}
-            {%- do files.append(entry.relative) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{- return(files | sort) -}}
+{% macro sql_string_list(values) -%}
+    [{%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+    {%- endfor -%}]
+{%- endmacro %}
+
+
+{% macro sql_string_tuple(values) -%}
+    ({%- for value in values -%}
+        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+    {%- endfor -%})
 {%- endmacro %}

@@ -40,43 +40,13 @@
 {%- endmacro %}
 
 
-{#- SQL that counts the usage files of all three streams under root. -#}
+{#- SQL that counts the files under the three stream folders of root. -#}
 {% macro usage_file_count_sql(root) -%}
     {%- set globs = [] -%}
     {%- for stream in ['llm', 'asr', 'tts'] -%}
-        {%- for extension in ['jsonl', 'parquet'] -%}
-            {%- do globs.append(
-                "select file from glob('" ~ root ~ "/" ~ stream ~ "/**/*."
-                ~ extension ~ "')"
-            ) -%}
-        {%- endfor -%}
+        {%- do globs.append(
+            "select file from glob('" ~ root ~ "/" ~ stream ~ "/**')"
+        ) -%}
     {%- endfor -%}
     select count(*) from ({{ globs | join(' union all ') }})
-{%- endmacro %}
-
-
-{#- The files of one stream and format, sorted by path (at execution time). -#}
-{% macro usage_files(stream, extension) -%}
-    {%- if not execute -%}
-        {{- return([]) -}}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select file from glob('" ~ usage_root() ~ "/" ~ stream ~ "/**/*."
-        ~ extension ~ "') order by file"
-    ) -%}
-    {{- return(result.columns[0].values() | list) -}}
-{%- endmacro %}
-
-
-{% macro sql_string_list(values) -%}
-    [{%- for value in values -%}
-        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
-    {%- endfor -%}]
-{%- endmacro %}
-
-
-{% macro sql_string_tuple(values) -%}
-    ({%- for value in values -%}
-        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
-    {%- endfor -%})
 {%- endmacro %}

@@ -2,23 +2,28 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['stream', 'source_file'],
+    on_schema_change='append_new_columns',
 ) }}
 
 {#-
-    usage_records reads this table when it compiles (the files read again,
-    whose known lines are not new): it must see it as the last run left it,
-    so this model runs after usage_records, never beside it.
+    stg_usage__files reads this table when it builds (what each file was
+    when last read): it must see it as the last run left it, so this model
+    runs after the ledger, never beside it.
 -#}
 -- depends_on: {{ ref('usage_records') }}
 
 {#
-    One row per usage file ever read: its size and modification time when
-    read (a file that changes is read again), and how many raw records it
-    holds (non-blank lines, Parquet rows). A run updates only the files it
-    read; the reconciliation sums the rows of the files present.
+    One row per usage file ever read: its size, modification time and
+    content hash when last read (a file that changes is read again), its
+    source_version (1, plus one each time it was found rewritten), how it
+    changed last (read_mode: new, appended or rewritten) and how many raw
+    records it holds: raw_records over all its versions (non-blank lines,
+    Parquet rows, or the one record of a file that is not read),
+    version_records in the version read last. A run updates only the files
+    it read; the reconciliation sums the rows of the files present.
 #}
 with files_read as (
-    select * from {{ ref('int_usage_files_present') }}
+    select * from {{ ref('stg_usage__files') }}
     where is_read_this_run
 ),
 
@@ -30,7 +35,7 @@ record_counts as (
     select
         stream,
         source_file,
-        count(*) as raw_records
+        count(*) as version_records
     from read_records
     group by stream, source_file
 ),
@@ -41,7 +46,19 @@ final as (
         files_read.source_file,
         files_read.file_size,
         files_read.last_modified,
-        coalesce(record_counts.raw_records, 0) as raw_records,
+        files_read.content_hash,
+        files_read.source_version,
+        files_read.read_mode,
+        coalesce(record_counts.version_records, 0) as version_records,
+        coalesce(record_counts.version_records, 0)
+        + case files_read.read_mode
+            when 'appended'
+                then
+                    files_read.previous_raw_records
+                    - files_read.previous_version_records
+            when 'rewritten' then files_read.previous_raw_records
+            else 0
+        end as raw_records,
         '{{ billing_run_id() }}' as billing_run_id
     from files_read
     left join record_counts

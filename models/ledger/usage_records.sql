@@ -3,7 +3,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['stream', 'source_file', 'source_line'],
+    unique_key=['stream', 'source_file', 'source_version', 'source_line'],
     incremental_predicates=[
         "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
     ],
@@ -24,6 +24,11 @@
     Billed, duplicate and rejected records are final and never touched again.
 
     Status, in the contract's order of precedence:
+      0. pending      incomplete_line: the last line of a file, without a
+                      newline, that is not a JSON object (its producer may
+                      still be writing it). Read again when the file grows;
+                      rejected as malformed_record once the file is gone,
+                      rewritten, or unchanged since before the late window
       1. rejected     not a valid event (invalid_reason), or a copy of an
                       event_id whose payload differs from the first delivery
                       or from the billed record (conflicting_duplicate)
@@ -42,7 +47,7 @@
     The first delivery of an event_id is the record billed (or left
     unpriced) by an earlier run, looked up within the late window only, else
     the earliest open record carried over, else the first new one in
-    (source_file, source_line) order. The payload compared between copies is
+    (source_file, source_version, source_line) order. The payload compared between copies is
     everything but the id: tenant, agent, instant, item (case and spaces
     ignored) and quantities (as numbers).
 
@@ -56,7 +61,6 @@
 {%- set cutoff_day =
     '(' ~ billing_date_literal() ~ ' - ' ~ late_window_days() ~ ')' -%}
 {%- set last_closed = last_closed_day_literal() -%}
-{%- set read_again = usage_files_read_again() if is_incremental() else [] -%}
 {#- Unpriced records change only with the prices and aliases, or with age. -#}
 {%- set reopened =
     '(catalog_version is distinct from '
@@ -78,6 +82,12 @@
 with read_records as {{ inline_cte() }} (
     select * from {{ ref('int_usage_events_unioned') }}
 ),
+
+{% if is_incremental() %}
+usage_files as (
+    select * from {{ ref('stg_usage__files') }}
+),
+{% endif %}
 
 prices as (
     select * from {{ ref('int_prices_unioned') }}
@@ -103,6 +113,7 @@ new_records as {{ inline_cte() }} (
         read_records.stream,
         read_records.source_format,
         read_records.source_file,
+        read_records.source_version,
         read_records.source_line,
         read_records.event_id,
         read_records.tenant_id,
@@ -119,16 +130,23 @@ new_records as {{ inline_cte() }} (
         read_records.raw_record,
         false as is_carried_over
     from read_records
-    {%- if is_incremental() and read_again %}
-    -- lines of changed files that the ledger already holds are not new
+    {%- if is_incremental() %}
+    -- lines of appended files that the ledger already holds are not new
+    -- (but an incomplete last line is read again: it may be whole now)
     where not exists (
         select 1
         from {{ this }} as known
+        inner join usage_files
+            on
+                known.stream = usage_files.stream
+                and known.source_file = usage_files.source_file
+                and usage_files.read_mode = 'appended'
         where
-            known.source_file in {{ sql_string_tuple(read_again) }}
-            and known.stream = read_records.stream
+            known.stream = read_records.stream
             and known.source_file = read_records.source_file
+            and known.source_version = read_records.source_version
             and known.source_line = read_records.source_line
+            and known.reason is distinct from 'incomplete_line'
     )
     {%- endif %}
 ),
@@ -136,26 +154,50 @@ new_records as {{ inline_cte() }} (
 {% if is_incremental() %}
 carried_over as (
     select
-        stream,
-        source_format,
-        source_file,
-        source_line,
-        event_id,
-        tenant_id,
-        agent_id,
-        occurred_at,
-        usage_date,
-        reported_item,
-        item_key,
-        input_tokens,
-        output_tokens,
-        audio_seconds,
-        characters,
-        cast(null as string) as invalid_reason,
-        raw_record,
+        earlier.stream,
+        earlier.source_format,
+        earlier.source_file,
+        earlier.source_version,
+        earlier.source_line,
+        earlier.event_id,
+        earlier.tenant_id,
+        earlier.agent_id,
+        earlier.occurred_at,
+        earlier.usage_date,
+        earlier.reported_item,
+        earlier.item_key,
+        earlier.input_tokens,
+        earlier.output_tokens,
+        earlier.audio_seconds,
+        earlier.characters,
+        case
+            when earlier.reason is distinct from 'incomplete_line' then null
+            -- settled: its file is gone, rewritten, or unchanged since
+            -- before the late window; the torn text is all there will be
+            when
+                usage_files.source_file is null
+                or usage_files.read_mode = 'rewritten'
+                or {{ billing_day('usage_files.last_modified') }} < {{ cutoff_day }}
+                then 'malformed_record'
+            else 'incomplete_line'
+        end as invalid_reason,
+        earlier.raw_record,
         true as is_carried_over
-    from {{ this }}
-    where status = 'pending' or (status = 'unpriced' and {{ reopened }})
+    from {{ this }} as earlier
+    left join usage_files
+        on
+            earlier.stream = usage_files.stream
+            and earlier.source_file = usage_files.source_file
+    where
+        (
+            earlier.status = 'pending'
+            or (earlier.status = 'unpriced' and {{ reopened }})
+        )
+        -- an incomplete line of an appended file is read again instead
+        and not (
+            earlier.reason is not distinct from 'incomplete_line'
+            and usage_files.read_mode is not distinct from 'appended'
+        )
 ),
 
 {% endif %}
@@ -246,6 +288,7 @@ shared_id_records as (
     select
         resolved.stream,
         resolved.source_file,
+        resolved.source_version,
         resolved.source_line,
         resolved.event_id,
         resolved.is_carried_over,
@@ -276,12 +319,15 @@ shared_id_deliveries as (
     select
         stream,
         source_file,
+        source_version,
         source_line,
         event_id,
         {{ payload_columns | join(',\n        ') }},
         row_number() over (
             partition by stream, event_id
-            order by is_carried_over desc, source_file asc, source_line asc
+            order by
+                is_carried_over desc, source_file asc, source_version asc,
+                source_line asc
         ) as delivery_number
     from shared_id_records
 ),
@@ -381,6 +427,7 @@ flagged as (
         on
             resolved.stream = shared_id_deliveries.stream
             and resolved.source_file = shared_id_deliveries.source_file
+            and resolved.source_version = shared_id_deliveries.source_version
             and resolved.source_line = shared_id_deliveries.source_line
     left join first_deliveries
         on
@@ -401,6 +448,7 @@ classified as (
     select
         *,
         case
+            when invalid_reason = 'incomplete_line' then 'pending'
             when not is_valid_event then 'rejected'
             when is_copy and not has_first_payload then 'rejected'
             when is_copy then 'duplicate'
@@ -426,6 +474,7 @@ final as (
         stream,
         source_format,
         source_file,
+        source_version,
         source_line,
         event_id,
         tenant_id,
@@ -447,7 +496,10 @@ final as (
             when status = 'billed' then usage_date
         end as bill_date,
         status = 'billed' and coalesce(is_late, false) as is_late,
-        case when status = 'rejected' then raw_record end as raw_record,
+        case
+            when status = 'rejected' or reason = 'incomplete_line'
+                then raw_record
+        end as raw_record,
         (
             select this_catalog.catalog_version from this_catalog
         ) as catalog_version,

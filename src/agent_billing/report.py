@@ -54,6 +54,26 @@ def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> 
             order by 1, 3 desc, 2
             """
         ).fetchall()
+        # files this run could not read, found rewritten, or left with a torn last line
+        file_notes = connection.execute(
+            """
+            select 'not read (' || reason || ')', source_file
+            from ledger.usage_records
+            where billing_run_id = ? and source_line = 0 and status = 'rejected'
+            union all
+            select 'rewritten since it was read (now version ' || source_version || ')',
+                source_file
+            from ledger.usage_files
+            where billing_run_id = ? and read_mode = 'rewritten'
+            union all
+            select 'last line incomplete, kept pending until the file changes',
+                source_file
+            from ledger.usage_records
+            where billing_run_id = ? and reason = 'incomplete_line'
+            order by 1, 2
+            """,
+            [run_id, run_id, run_id],
+        ).fetchall()
 
     if not closed:
         print(
@@ -85,6 +105,12 @@ def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> 
         )
     for kind, reason, count in reasons:
         print(f"  {kind} {reason}: {count:,} (see marts.{kind}_usage)")
+    if file_notes:
+        print("Usage files that need a look (under usage_root):")
+    for note, path in file_notes[:20]:
+        print(f"  {path}: {note}")
+    if len(file_notes) > 20:
+        print(f"  ... and {len(file_notes) - 20} more (ledger.usage_files, ledger.usage_records)")
 
 
 def print_status(database: Path, outcome: dict | None, published: Path) -> None:

@@ -9,7 +9,7 @@ with usage_records as (
 ),
 
 usage_files as (
-    select * from {{ ref('int_usage_files_present') }}
+    select * from {{ ref('stg_usage__files') }}
 ),
 
 final as (
@@ -19,23 +19,30 @@ final as (
         tenant_id,
         usage_date,
         reason,
-        coalesce(
-            raw_record,
-            -- a valid Parquet row rejected later (conflict, late window)
-            {{ json_object_text([
-                ('event_id', 'event_id'),
-                ('tenant_id', 'tenant_id'),
-                ('agent_id', 'agent_id'),
-                ('occurred_at', instant_text('occurred_at')),
-                ('item', 'reported_item'),
-                ('input_tokens', 'input_tokens'),
-                ('output_tokens', 'output_tokens'),
-                ('audio_seconds', 'audio_seconds'),
-                ('characters', 'characters')
-            ]) }}
-        ) as raw_record,
+        case
+            -- a file that is not read (source_line 0) has no text of its own
+            when source_line = 0 then raw_record
+            else
+                coalesce(
+                    raw_record,
+                    -- a valid Parquet row rejected later (conflict, late
+                    -- window)
+                    {{ json_object_text([
+                        ('event_id', 'event_id'),
+                        ('tenant_id', 'tenant_id'),
+                        ('agent_id', 'agent_id'),
+                        ('occurred_at', instant_text('occurred_at')),
+                        ('item', 'reported_item'),
+                        ('input_tokens', 'input_tokens'),
+                        ('output_tokens', 'output_tokens'),
+                        ('audio_seconds', 'audio_seconds'),
+                        ('characters', 'characters')
+                    ]) }}
+                )
+        end as raw_record,
         source_format,
         source_file,
+        source_version,
         source_line
     from usage_records
     where

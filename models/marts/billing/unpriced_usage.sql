@@ -28,7 +28,7 @@ with usage_records as (
 ),
 
 usage_files as (
-    select * from {{ ref('int_usage_files_present') }}
+    select * from {{ ref('stg_usage__files') }}
 ),
 
 {% if is_incremental() %}
@@ -71,6 +71,7 @@ final as (
         characters,
         reason,
         source_file,
+        source_version,
         source_line
     from usage_records
     where

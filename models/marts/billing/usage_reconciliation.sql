@@ -15,7 +15,7 @@ with streams as (
 ),
 
 files_present as (
-    select * from {{ ref('int_usage_files_present') }}
+    select * from {{ ref('stg_usage__files') }}
 ),
 
 usage_files as (

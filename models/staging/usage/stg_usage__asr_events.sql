@@ -13,6 +13,7 @@ cleaned as (
         'asr' as stream,
         source_format,
         source_file,
+        source_version,
         source_line,
         raw_record,
         record_error,
@@ -54,6 +55,7 @@ final as (
         stream,
         source_format,
         source_file,
+        source_version,
         source_line,
         event_id,
         tenant_id,
@@ -69,14 +71,17 @@ final as (
         coalesce(
             raw_record,
             -- a Parquet row has no text of its own: shown as JSON if rejected
-            case when invalid_reason is not null then {{ json_object_text([
+            case
+                when invalid_reason is not null and source_line > 0
+                    then {{ json_object_text([
                 ('event_id', 'event_id'),
                 ('tenant_id', 'tenant_id'),
                 ('agent_id', 'agent_id'),
                 ('occurred_at', 'occurred_at_text'),
                 ('vendor', 'reported_vendor'),
                 ('audio_seconds', 'audio_seconds_text')
-            ]) }} end
+            ]) }}
+            end
         ) as raw_record
     from validated
 )

@@ -14,6 +14,7 @@ cleaned as (
         'llm' as stream,
         source_format,
         source_file,
+        source_version,
         source_line,
         raw_record,
         record_error,
@@ -59,6 +60,7 @@ final as (
         stream,
         source_format,
         source_file,
+        source_version,
         source_line,
         event_id,
         tenant_id,
@@ -76,7 +78,9 @@ final as (
         coalesce(
             raw_record,
             -- a Parquet row has no text of its own: shown as JSON if rejected
-            case when invalid_reason is not null then {{ json_object_text([
+            case
+                when invalid_reason is not null and source_line > 0
+                    then {{ json_object_text([
                 ('event_id', 'event_id'),
                 ('tenant_id', 'tenant_id'),
                 ('agent_id', 'agent_id'),
@@ -84,7 +88,8 @@ final as (
                 ('model', 'reported_model'),
                 ('input_tokens', 'input_tokens_text'),
                 ('output_tokens', 'output_tokens_text')
-            ]) }} end
+            ]) }}
+            end
         ) as raw_record
     from validated
 )
