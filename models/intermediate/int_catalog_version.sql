@@ -25,7 +25,9 @@ price_list as (
 
 alias_list as (
     select
-        {{ sorted_text_agg("reported_model || '>' || model", ',') }}
+        {{ sorted_text_agg(
+            "concat_ws('>', match_type, reported_model, model)", ','
+        ) }}
             as alias_list_text
     from model_aliases
 ),

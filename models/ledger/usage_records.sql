@@ -11,6 +11,8 @@
     full_refresh=false,
 ) }}
 
+-- depends_on: {{ ref('stg_usage__files') }}
+
 {#
     The ledger: one row per raw usage record ever read, with its current
     status. Incremental, never rebuilt (full_refresh=false): it is what makes
@@ -211,21 +213,124 @@ candidates as {{ inline_cte() }} (
     {%- endif %}
 ),
 
-{# Aliases are resolved on every run, so a new alias bills open records. #}
+{#
+    Model ids as clients report them, to catalog models (the rules of the
+    seed model_aliases): an exact alias, else the id itself if the catalog
+    has it, else the id without the prefixes (longest first, up to three)
+    and suffix of the rules, through the exact aliases again. Worked out
+    once per distinct id, on every run, so a new alias bills open records.
+#}
+reported_models as (
+    select distinct item_key
+    from candidates
+    where stream = 'llm' and item_key is not null
+),
+
+exact_aliases as (
+    select
+        reported_model,
+        model
+    from model_aliases
+    where coalesce(match_type, 'exact') = 'exact'
+),
+
+alias_prefixes as (
+    select reported_model as prefix
+    from model_aliases
+    where match_type = 'prefix'
+),
+
+alias_suffixes as (
+    select reported_model as suffix
+    from model_aliases
+    where match_type = 'suffix'
+),
+
+{%- set ns = namespace(previous='reported_models', key='item_key') %}
+{%- for pass_number in range(1, 4) %}
+
+prefix_pass_{{ pass_number }} as (
+    select
+        model_keys.item_key,
+        coalesce(
+            max_by(
+                substr(model_keys.{{ ns.key }}, length(alias_prefixes.prefix) + 1),
+                length(alias_prefixes.prefix)
+            ),
+            model_keys.{{ ns.key }}
+        ) as stripped_key
+    from {{ ns.previous }} as model_keys
+    left join alias_prefixes
+        on
+            length(model_keys.{{ ns.key }}) > length(alias_prefixes.prefix)
+            and substr(
+                model_keys.{{ ns.key }}, 1, length(alias_prefixes.prefix)
+            ) = alias_prefixes.prefix
+    group by model_keys.item_key, model_keys.{{ ns.key }}
+),
+{%- set ns.previous = 'prefix_pass_' ~ pass_number %}
+{%- set ns.key = 'stripped_key' %}
+{%- endfor %}
+
+suffix_pass as (
+    select
+        model_keys.item_key,
+        coalesce(
+            max_by(
+                substr(
+                    model_keys.stripped_key,
+                    1,
+                    length(model_keys.stripped_key) - length(alias_suffixes.suffix)
+                ),
+                length(alias_suffixes.suffix)
+            ),
+            model_keys.stripped_key
+        ) as stripped_key
+    from prefix_pass_3 as model_keys
+    left join alias_suffixes
+        on
+            length(model_keys.stripped_key) > length(alias_suffixes.suffix)
+            and substr(
+                model_keys.stripped_key,
+                length(model_keys.stripped_key) - length(alias_suffixes.suffix) + 1
+            ) = alias_suffixes.suffix
+    group by model_keys.item_key, model_keys.stripped_key
+),
+
+model_resolution as (
+    select
+        suffix_pass.item_key,
+        coalesce(
+            as_reported.model,
+            catalog.catalog_item,
+            as_stripped.model,
+            suffix_pass.stripped_key
+        ) as catalog_item
+    from suffix_pass
+    left join exact_aliases as as_reported
+        on suffix_pass.item_key = as_reported.reported_model
+    left join catalog
+        on
+            catalog.stream = 'llm'
+            and suffix_pass.item_key = catalog.catalog_item
+    left join exact_aliases as as_stripped
+        on suffix_pass.stripped_key = as_stripped.reported_model
+),
+
 resolved as {{ inline_cte() }} (
     select
         candidates.*,
         candidates.invalid_reason is null as is_valid_event,
         case
             when candidates.stream = 'llm'
-                then coalesce(model_aliases.model, candidates.item_key)
+                then coalesce(model_resolution.catalog_item, candidates.item_key)
             else candidates.item_key
         end as catalog_item
     from candidates
-    left join model_aliases
+    left join model_resolution
         on
             candidates.stream = 'llm'
-            and candidates.item_key = model_aliases.reported_model
+            and candidates.item_key = model_resolution.item_key
 ),
 
 {# Ids that may have several records here (by hash: a superset). #}

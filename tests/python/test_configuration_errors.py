@@ -109,7 +109,7 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     )
     (pricing / "tts_prices.csv").write_text(tts)
     with (pricing / "model_aliases.csv").open("a") as seed:
-        seed.write("gpt-5-preview,gpt-5\n")
+        seed.write("gpt-5-preview,gpt-5,exact\n")
 
     db = tmp_path / "billing.duckdb"
     result = run_billing(

@@ -33,6 +33,16 @@ DAY_1 = "2026-05-01"
 DAY_2 = "2026-05-02"
 AT_1 = "2026-05-01T02:00:00Z"  # 10:00 in Shanghai, the 1st
 AT_2 = "2026-05-02T02:00:00Z"
+# provider-prefixed ids and what 1,000,000 input tokens of each cost (list prices, USD)
+ROUTED = {
+    "openai/gpt-4o": D("2.50"),
+    "azure/gpt-4o": D("2.50"),
+    "anthropic/claude-3-7-sonnet": D("3.00"),
+    "us.anthropic.claude-3-7-sonnet-20250219-v1:0": D("3.00"),
+    "bedrock/anthropic.claude-3-7-sonnet-20250219-v1:0": D("3.00"),
+    "gemini/gemini-2.0-flash": D("0.10"),
+    "vertex_ai/gemini-2.0-flash-001": D("0.10"),
+}
 
 
 def ev(event_id, at=AT_1, tenant="acme", model="gpt-4o"):
@@ -132,6 +142,10 @@ def timeline(tmp_path_factory):
             line({**ev("v-whole"), "input_tokens": 1000000.0}),
         ],
     )
+    # model ids as routers and clouds send them
+    write_jsonl(
+        llm / "router.jsonl", [ev(f"r-{n}", tenant="router", model=m) for n, m in enumerate(ROUTED)]
+    )
     # a torn last line: its producer is still writing it
     torn_tail = '{"event_id": "g-grow2", "tenant_id": "ac'
     write_bytes(llm / "growing.jsonl", (line(ev("g-grow1")) + "\n" + torn_tail).encode())
@@ -208,8 +222,11 @@ def test_each_file_costs_only_its_own_records(timeline):
     assert seen[("llm/growing.jsonl", 1, 1)] == ("billed", None)
     assert seen[("llm/growing.jsonl", 1, 2)] == ("pending", "incomplete_line")
     # hidden files, markers and the loop are not records; nothing else was read
+    # provider-prefixed model ids price like the bare ids
+    for number in range(1, len(ROUTED) + 1):
+        assert seen[("llm/router.jsonl", 1, number)] == ("billed", None)
     assert not [k for k in seen if "hidden" in k[0] or "_SUCCESS" in k[0] or "loop" in k[0]]
-    assert len(seen) == 8 + 3 + 1 + 2 + 4 + 7 + 2
+    assert len(seen) == 8 + 3 + 1 + 2 + 4 + 7 + len(ROUTED) + 2
 
 
 def test_the_bad_records_keep_their_text(timeline):
@@ -223,9 +240,10 @@ def test_the_bad_records_keep_their_text(timeline):
 
 def test_the_books_balance_after_each_run(timeline):
     # run 1, counted by hand: x1, x[1], s*, sa, back\slash, UPPER, linked, bom = 8;
-    # bytes.jsonl 2; whole.jsonl.gz 2; values.jsonl 2; growing.jsonl 1: 15 billed
+    # bytes.jsonl 2; whole.jsonl.gz 2; values.jsonl 2; growing.jsonl 1: 15 billed, and the
+    # 7 of router.jsonl
     raw, billed, duplicate, unpriced, rejected, pending = timeline["run_1"]["reconciliation"]
-    assert billed == 15
+    assert billed == 15 + 7
     assert rejected == 1 + 1 + 4 + 5  # bad byte, UTF-16 line, 4 files, 5 values
     assert pending == 1  # the torn line
     assert (duplicate, unpriced) == (0, 0)
@@ -234,7 +252,7 @@ def test_the_books_balance_after_each_run(timeline):
     assert raw == billed + duplicate + unpriced + rejected + pending
     # run 2 adds: g-grow2 (the torn line, whole now), g-grow3, g-rewrite billed; the
     # rewritten x1.jsonl's copy of g-x1 a duplicate; the truncated sa.jsonl has no records
-    assert billed == 15 + 3
+    assert billed == 15 + 7 + 3
     assert duplicate == 1
     assert pending == 0
 
@@ -265,7 +283,9 @@ def test_bills_are_exact_for_everyone_else(timeline):
     assert issued[(DAY_1, "acme")] == (15 * per_event, 15)
     # the 2nd: g-grow3 and g-rewrite (the 2nd) and g-grow2 (late, the 1st)
     assert issued[(DAY_2, "acme")] == (3 * per_event, 3)
-    assert set(issued) == {(DAY_1, "acme"), (DAY_2, "acme")}
+    # router: 2.50 + 2.50 + 3.00 * 3 + 0.10 * 2 = 14.20
+    assert issued[(DAY_1, "router")][0] == D("14.20") == sum(ROUTED.values())
+    assert set(issued) == {(DAY_1, "acme"), (DAY_2, "acme"), (DAY_1, "router")}
 
 
 def test_files_landing_during_a_run_are_billed_once_by_the_next(tmp_path):

@@ -5,7 +5,8 @@ with source as (
 renamed as (
     select
         lower(trim(reported_model)) as reported_model,
-        lower(trim(model)) as model
+        lower(trim(model)) as model,
+        lower(trim(match_type)) as match_type
     from source
 )
 
