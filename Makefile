@@ -33,8 +33,8 @@ test: setup setup-spark lint
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests models
+	$(BIN)/ruff format --check src tests models
 	# an empty warehouse of its own, so that the result never depends on local state
 	rm -f target/lint.duckdb
 	BILLING_DB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint --processes 2 models tests/singular

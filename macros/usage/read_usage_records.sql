@@ -555,9 +555,17 @@
     select
         files.source_file,
         cast(texts.value as binary) as content
-    from {{ view }} as texts
+    from (
+        -- the file's URI (file:///a%5B1%5D) as binaryFile lists it (file:/a[1])
+        select
+            value,
+            url_decode(replace(
+                regexp_replace(input_file_name(), '^file://', 'file:'), '+', '%2B'
+            )) as file_path
+        from {{ view }}
+    ) as texts
     inner join {{ ref('stg_usage__files') }} as files
-        on texts._metadata.file_path = files.file_path
+        on texts.file_path = files.file_path
     {%- endset -%}
     {{ spark_json_records(spec, spark_text_lines(lines), 'jsonl.gz') }}
 {%- endmacro %}
@@ -577,7 +585,7 @@
             source_line,
             not is_utf16 and is_valid_utf8(cast(line_bytes as string)) as is_valid_text,
             case
-                when not is_utf16 and is_valid_utf8(cast(line_bytes as string))
+                when is_valid_utf8(cast(line_bytes as string))
                     then trim(trailing char(13) from cast(line_bytes as string))
                 else array_join(
                     transform(
@@ -647,6 +655,9 @@
                 else 'other'
             end as {{ column }}_kind,
             case
+                -- a key repeated (ambiguous_record): shown as the first value
+                when has_repeated_key
+                    then get_json_object(json_text, '$.{{ column }}')
                 when {{ column }}_type = 'STRING'
                     then variant_get(parsed, '$.{{ column }}', 'string')
                 when {{ column }}_type rlike '^(BIGINT|INT|SMALLINT|TINYINT)'

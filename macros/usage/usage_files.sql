@@ -143,14 +143,15 @@
     {%- set rows = [] -%}
     {%- set to_check = [] -%}
     {%- for row in result.rows -%}
-        {%- set relative = spark_path_text(row[0][root | length + 1:]) -%}
+        {%- set relative = row[0][root | length + 1:] -%}
         {%- set lower = relative | lower -%}
-        {%- set file_format = none -%}
+        {%- set found = namespace(format=none) -%}
         {%- for extension in ['jsonl.gz', 'jsonl', 'parquet'] -%}
-            {%- if file_format is none and lower.endswith('.' ~ extension) -%}
-                {%- set file_format = extension -%}
+            {%- if found.format is none and lower.endswith('.' ~ extension) -%}
+                {%- set found.format = extension -%}
             {%- endif -%}
         {%- endfor -%}
+        {%- set file_format = found.format -%}
         {%- set entry = {
             'stream': relative.split('/')[0], 'source_file': relative,
             'file_path': row[0], 'file_format': file_format,
@@ -189,21 +190,6 @@
         {%- endfor -%}
     {%- endif -%}
     {{- return(rows) -}}
-{%- endmacro %}
-
-
-{#- A path as Spark lists it (a URI: %XX escapes) as plain text. -#}
-{% macro spark_path_text(path) -%}
-    {%- set parts = path.split('%') -%}
-    {%- set text = namespace(value=parts[0]) -%}
-    {%- for part in parts[1:] -%}
-        {%- if part | length >= 2 and modules.re.fullmatch('[0-9A-Fa-f]{2}', part[:2]) -%}
-            {%- set text.value = text.value ~ ('%c' % (part[:2] | int(base=16))) ~ part[2:] -%}
-        {%- else -%}
-            {%- set text.value = text.value ~ '%' ~ part -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{- return(text.value) -}}
 {%- endmacro %}
 
 

@@ -17,11 +17,13 @@ only the run ids and issue times differ by nature.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,15 +81,77 @@ def _write_run_1(usage: Path) -> None:
     write_jsonl(usage / "tts" / "2026" / "01" / "05.jsonl", TTS_JSONL)
 
 
+def _write_intake(usage: Path) -> None:
+    """Files as producers write them (tests/python/test_intake.py has the DuckDB details)."""
+    folder = usage / "llm" / "intake"
+    folder.mkdir(parents=True, exist_ok=True)
+    good = {"tenant_id": "intake", "occurred_at": "2026-03-09T02:00:00Z", "input_tokens": 10}
+
+    def event(event_id, **fields):
+        return json.dumps(
+            {"event_id": event_id, **good, "model": "gpt-4o", "output_tokens": 1, **fields}
+        )
+
+    (folder / "bytes.jsonl").write_bytes(
+        (event("i1") + "\n").encode()
+        + b'{"event_id": "i2", "x": "\xff\x27\\"}\n'
+        + (event("i3") + "\r\n").encode()
+    )
+    (folder / "utf16.jsonl").write_bytes((event("i4") + "\n").encode("utf-16"))
+    (folder / "whole.jsonl.GZ").write_bytes(
+        gzip.compress((event("i5") + "\n\n" + event("i6") + "\n").encode())
+    )
+    (folder / "notes.txt").write_text("not usage\n")
+    (folder / "torn.parquet").write_bytes(b"PAR1 half an upload")
+    (folder / "values.jsonl").write_text(
+        "\n".join(
+            [
+                event("i7", input_tokens="__NUMBER__").replace(
+                    '"__NUMBER__"', "4.9999999999999999"
+                ),
+                event("i8", occurred_at="2026-03-09T10:00:00+25:00"),
+                event("i9").replace('"tenant_id": "intake"', '"tenant_id": "a", "tenant_id": "b"'),
+                event("i10", tenant_id=["t-arr"]),
+                event(12.5),
+                event(90071992547409930),
+                event("i12", input_tokens="__NUMBER__").replace('"__NUMBER__"', "10.000"),
+                event("i13", model="openai/gpt-4o"),
+                event("i14", model="us.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+                event("i15", model="vertex_ai/gemini-2.0-flash-001"),
+            ]
+        )
+        + "\n"
+    )
+    # the last line is still being written
+    (folder / "growing.jsonl").write_text(event("i16") + "\n" + '{"event_id": "i17", "ten')
+    (folder / "rewritten.jsonl").write_text(event("i18") + "\n")
+
+
+def _change_intake(usage: Path) -> None:
+    """Between runs: a torn line completed and a line appended; a file rewritten in place."""
+    folder = usage / "llm" / "intake"
+    grown = (folder / "growing.jsonl").read_text().rsplit("\n", 1)[0]
+    late = '{"event_id": "i17", "tenant_id": "intake", "occurred_at": "2026-03-09T03:00:00Z", '
+    late += '"model": "gpt-4o", "input_tokens": 20, "output_tokens": 2}'
+    (folder / "growing.jsonl").write_text(grown + "\n" + late + "\n")
+    rewritten = folder / "rewritten.jsonl"
+    rewritten.write_text(
+        '{"event_id": "i19", "tenant_id": "intake", "occurred_at": "2026-03-31T03:00:00Z", '
+        '"model": "gpt-4o", "input_tokens": 30, "output_tokens": 3}\n' + rewritten.read_text()
+    )
+
+
 def _write_run_2(usage: Path) -> None:
     """The bad-input fixture, and the analysts' first day (after the billing date: pending)."""
     _write_dirty(usage)
+    _write_intake(usage)
     for stream, events in ANALYTICS_EVENTS_DAY_1.items():
         write_jsonl(usage / stream / "date=2026-03-31" / "part-0.jsonl", events)
 
 
 def _write_run_3(usage: Path) -> None:
     """The analysts' second day, usage of a day closed by run 2 (late), and a redelivery."""
+    _change_intake(usage)
     for stream, events in ANALYTICS_EVENTS_DAY_2.items():
         write_jsonl(usage / stream / "date=2026-04-01" / "part-0.jsonl", events)
     late = {
@@ -317,10 +381,37 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     assert set(statuses) == {"billed", "duplicate", "unpriced", "rejected"}
     reasons = {r for (r,) in query(db, "select distinct reason from marts.rejected_usage")}
     assert {"malformed_record", "schema_mismatch", "invalid_quantity"} <= reasons
+    # the intake's cases (files, bytes, values), and a rewritten file's second version
+    assert {
+        "invalid_encoding",
+        "unsupported_format",
+        "unreadable_file",
+        "ambiguous_record",
+        "invalid_tenant_id",
+        "invalid_event_id",
+        "invalid_timestamp",
+    } <= reasons
+    versions = query(
+        db,
+        "select source_version, status from ledger.usage_records "
+        "where source_file = 'llm/intake/rewritten.jsonl' order by all",
+    )
+    assert versions == [(1, "billed"), (2, "billed"), (2, "duplicate")]
     late = query(db, "select count(*) from marts.bill_line_items where is_late")[0][0]
     assert late >= 1
     runs = query(db, "select count(*) from ledger.billing_runs")[0][0]
     assert runs == 3
+
+
+def test_every_ledger_record_has_the_same_status_on_spark(engines):
+    """Record by record (file, version, line), what each engine decided, and why."""
+    db, spark, _ = engines
+    columns = "stream, source_file, source_version, source_line, event_id, status, reason"
+    on_spark = Counter(
+        tuple(row) for row in spark.sql(f"select {columns} from ledger.usage_records").collect()
+    )
+    on_duckdb = Counter(query(db, f"select {columns} from ledger.usage_records"))
+    assert on_spark == on_duckdb
 
 
 @pytest.mark.parametrize(

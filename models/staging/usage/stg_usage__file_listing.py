@@ -25,9 +25,10 @@ import gzip
 import os
 import stat
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 STREAMS = ("llm", "asr", "tts")
+EPOCH = datetime(1970, 1, 1)
 GLOB_CHARACTERS = "[*?{"
 
 
@@ -132,18 +133,25 @@ def model(dbt, session):
     dbt.config(materialized="table")
     root = dbt.config.get("usage_root").rstrip("/") or "/"
     known = files_already_read(session, dbt.this.database)
-    columns = {name: [] for name in (
-        "stream", "source_file", "file_path", "file_format", "file_size",
-        "last_modified", "file_problem",
-    )}
+    columns = {
+        name: []
+        for name in (
+            "stream",
+            "source_file",
+            "file_path",
+            "file_format",
+            "file_size",
+            "last_modified",
+            "file_problem",
+        )
+    }
     for stream in STREAMS:
         for path, info in listed_files(root, stream):
             relative = os.path.relpath(path, root).replace(os.sep, "/")
             extension = file_format(path)
             size = info.st_size if info else 0
-            modified = datetime.fromtimestamp(
-                (info.st_mtime_ns if info else 0) // 1000 / 1e6, tz=timezone.utc
-            ).replace(tzinfo=None)
+            # UTC, to the microsecond, without a float on the way
+            modified = EPOCH + timedelta(microseconds=(info.st_mtime_ns if info else 0) // 1000)
             if info is None:
                 problem = "unreadable_file"
             elif known.get((stream, relative)) == (size, modified):
@@ -151,9 +159,13 @@ def model(dbt, session):
             else:
                 problem = file_problem(session, path, extension, size)
             for name, value in (
-                ("stream", stream), ("source_file", relative), ("file_path", path),
-                ("file_format", extension), ("file_size", size),
-                ("last_modified", modified), ("file_problem", problem),
+                ("stream", stream),
+                ("source_file", relative),
+                ("file_path", path),
+                ("file_format", extension),
+                ("file_size", size),
+                ("last_modified", modified),
+                ("file_problem", problem),
             ):
                 columns[name].append(value)
     return session.sql(
