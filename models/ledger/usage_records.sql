@@ -9,6 +9,7 @@
     ],
     on_schema_change='append_new_columns',
     full_refresh=false,
+    pre_hook="{{ usage_records_add_source_version() }}",
 ) }}
 
 -- depends_on: {{ ref('stg_usage__files') }}
@@ -235,13 +236,13 @@ exact_aliases as (
 ),
 
 alias_prefixes as (
-    select reported_model as prefix
+    select reported_model as id_prefix
     from model_aliases
     where match_type = 'prefix'
 ),
 
 alias_suffixes as (
-    select reported_model as suffix
+    select reported_model as id_suffix
     from model_aliases
     where match_type = 'suffix'
 ),
@@ -254,18 +255,20 @@ prefix_pass_{{ pass_number }} as (
         model_keys.item_key,
         coalesce(
             max_by(
-                substr(model_keys.{{ ns.key }}, length(alias_prefixes.prefix) + 1),
-                length(alias_prefixes.prefix)
+                substr(
+                    model_keys.{{ ns.key }}, length(prefixes.id_prefix) + 1
+                ),
+                length(prefixes.id_prefix)
             ),
             model_keys.{{ ns.key }}
         ) as stripped_key
     from {{ ns.previous }} as model_keys
-    left join alias_prefixes
+    left join alias_prefixes as prefixes
         on
-            length(model_keys.{{ ns.key }}) > length(alias_prefixes.prefix)
+            length(model_keys.{{ ns.key }}) > length(prefixes.id_prefix)
             and substr(
-                model_keys.{{ ns.key }}, 1, length(alias_prefixes.prefix)
-            ) = alias_prefixes.prefix
+                model_keys.{{ ns.key }}, 1, length(prefixes.id_prefix)
+            ) = prefixes.id_prefix
     group by model_keys.item_key, model_keys.{{ ns.key }}
 ),
 {%- set ns.previous = 'prefix_pass_' ~ pass_number %}
@@ -280,20 +283,22 @@ suffix_pass as (
                 substr(
                     model_keys.stripped_key,
                     1,
-                    length(model_keys.stripped_key) - length(alias_suffixes.suffix)
+                    length(model_keys.stripped_key)
+                    - length(suffixes.id_suffix)
                 ),
-                length(alias_suffixes.suffix)
+                length(suffixes.id_suffix)
             ),
             model_keys.stripped_key
         ) as stripped_key
     from prefix_pass_3 as model_keys
-    left join alias_suffixes
+    left join alias_suffixes as suffixes
         on
-            length(model_keys.stripped_key) > length(alias_suffixes.suffix)
+            length(model_keys.stripped_key) > length(suffixes.id_suffix)
             and substr(
                 model_keys.stripped_key,
-                length(model_keys.stripped_key) - length(alias_suffixes.suffix) + 1
-            ) = alias_suffixes.suffix
+                length(model_keys.stripped_key)
+                - length(suffixes.id_suffix) + 1
+            ) = suffixes.id_suffix
     group by model_keys.item_key, model_keys.stripped_key
 ),
 
@@ -323,7 +328,10 @@ resolved as {{ inline_cte() }} (
         candidates.invalid_reason is null as is_valid_event,
         case
             when candidates.stream = 'llm'
-                then coalesce(model_resolution.catalog_item, candidates.item_key)
+                then
+                    coalesce(
+                        model_resolution.catalog_item, candidates.item_key
+                    )
             else candidates.item_key
         end as catalog_item
     from candidates

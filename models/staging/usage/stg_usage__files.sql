@@ -67,15 +67,23 @@ with listing as (
 
 previous as (
     {%- if previous %}
+    {#- a ledger written before files had versions lacks the newer columns -#}
+    {%- set known_columns = [] %}
+    {%- for column in adapter.get_columns_in_relation(previous_usage_files_relation()) %}
+        {%- do known_columns.append(column.name | lower) %}
+    {%- endfor %}
     select
         stream,
         source_file,
         file_size,
         {{ listing_time_text('last_modified') }} as last_modified,
-        content_hash,
-        coalesce(source_version, 1) as source_version,
+        {{ 'content_hash' if 'content_hash' in known_columns
+            else 'cast(null as string)' }} as content_hash,
+        {{ 'coalesce(source_version, 1)' if 'source_version' in known_columns
+            else '1' }} as source_version,
         raw_records,
-        coalesce(version_records, raw_records) as version_records
+        {{ 'coalesce(version_records, raw_records)' if 'version_records' in known_columns
+            else 'raw_records' }} as version_records
     from {{ previous_usage_files_relation() }}
     {%- else %}
     select
