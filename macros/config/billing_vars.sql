@@ -187,7 +187,7 @@
 {% macro spark__validate_billing_config(zone, root) %}
     {{ report_billing_config(
         zone, root, zone in modules.pytz.all_timezones,
-        usage_file_listing_rows() | length > 0
+        usage_file_listing_rows() | selectattr('file_format') | list | length > 0
     ) }}
 {% endmacro %}
 

@@ -40,7 +40,7 @@
 {%- endmacro %}
 
 
-{#- SQL that counts the files under the three stream folders of root. -#}
+{#- SQL that counts the usage files (by extension, any case) under root. -#}
 {% macro usage_file_count_sql(root) -%}
     {%- set globs = [] -%}
     {%- for stream in ['llm', 'asr', 'tts'] -%}
@@ -49,4 +49,5 @@
         ) -%}
     {%- endfor -%}
     select count(*) from ({{ globs | join(' union all ') }})
+    where regexp_matches(lower(file), '[.](jsonl|jsonl[.]gz|parquet)$')
 {%- endmacro %}

@@ -368,7 +368,7 @@ def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
     compiled = run_dbt(
         "compile",
         "--select",
-        "unique_combination_of_columns_usage_records_stream__source_file__source_line__True",
+        "unique_combination_of_columns_usage_records_stream__source_file__source_version__source_line__True",
         "--target-path",
         str(tmp_path / "target"),
         db=db,
@@ -389,7 +389,7 @@ def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
             where source_file like '%date=2026-04-02%' and source_line = 1
             """
         )
-    assert query(db, sql) == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 2)]
+    assert query(db, sql) == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 1, 2)]
 
 
 def test_unpriced_usage_follows_the_files_under_the_usage_root(tmp_path):

@@ -11,8 +11,8 @@ another truncated by a retention job.
 Every event is GPT-4o with 1,000,000 input tokens and no output: 2.50 USD each at list price,
 so a bill's amount is 2.50 times its event count (worked out by hand below, not read back).
 
-A second test lands files while a run is going (right after the listing is taken) and shows
-each landed event billed exactly once, by the next run.
+While the first run goes, right after its listing is taken, a file lands and another grows:
+each landed event is billed exactly once, by the second run.
 """
 
 from __future__ import annotations
@@ -90,6 +90,40 @@ def bills(db: Path) -> dict:
     }
 
 
+def run_landing_files_after_the_listing(root: Path, db: Path, landings: dict):
+    """`billing run` for DAY_1; as soon as dbt logs the listing as built, append `landings`."""
+    logs = db.parent / "logs"
+    env = {
+        **os.environ,
+        "BILLING_DB_PATH": str(db),
+        "BILLING_PUBLISH_PATH": str(db.with_name("published.duckdb")),
+        "BILLING_PROJECT_DIR": str(REPO),
+        "DBT_LOG_PATH": str(logs),
+    }
+    run = subprocess.Popen(
+        [BILLING, "run", "--date", DAY_1, "--usage-root", str(root)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    landed = False
+    deadline = time.monotonic() + 300
+    while not landed and time.monotonic() < deadline and run.poll() is None:
+        log = logs / "dbt.log"
+        if log.exists() and "created sql table model staging.stg_usage__files" in log.read_text(
+            errors="replace"
+        ):
+            for path, text in landings.items():
+                with path.open("a") as landing:
+                    landing.write(text)
+            landed = True
+        time.sleep(0.05)
+    stdout, stderr = run.communicate(timeout=600)
+    assert landed, "the run ended before its listing was logged: " + stdout + stderr
+    return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+
+
 @pytest.fixture(scope="module")
 def timeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("usage")
@@ -150,7 +184,15 @@ def timeline(tmp_path_factory):
     torn_tail = '{"event_id": "g-grow2", "tenant_id": "ac'
     write_bytes(llm / "growing.jsonl", (line(ev("g-grow1")) + "\n" + torn_tail).encode())
 
-    first = run_billing("run", "--date", DAY_1, "--usage-root", str(root), db=db)
+    # run 1; files land in usage_root while it runs, right after its listing is taken
+    first = run_landing_files_after_the_listing(
+        root,
+        db,
+        landings={
+            llm / "landed.jsonl": line(ev("g-landed")) + "\n",
+            llm / "UPPER.JSONL": line(ev("g-appended")) + "\n",
+        },
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     state_1 = {
         "statuses": statuses(db),
@@ -221,6 +263,10 @@ def test_each_file_costs_only_its_own_records(timeline):
     assert seen[("llm/values.jsonl", 1, 7)] == ("billed", None)  # 1000000.0 is whole
     assert seen[("llm/growing.jsonl", 1, 1)] == ("billed", None)
     assert seen[("llm/growing.jsonl", 1, 2)] == ("pending", "incomplete_line")
+    # files that landed during the run wait for the next one (UPPER.JSONL: read to its
+    # listed size)
+    assert not [k for k in seen if k[0] == "llm/landed.jsonl"]
+    assert ("llm/UPPER.JSONL", 1, 2) not in seen
     # hidden files, markers and the loop are not records; nothing else was read
     # provider-prefixed model ids price like the bare ids
     for number in range(1, len(ROUTED) + 1):
@@ -250,9 +296,10 @@ def test_the_books_balance_after_each_run(timeline):
     assert raw == billed + duplicate + unpriced + rejected + pending
     raw, billed, duplicate, unpriced, rejected, pending = reconciliation(timeline["db"])
     assert raw == billed + duplicate + unpriced + rejected + pending
-    # run 2 adds: g-grow2 (the torn line, whole now), g-grow3, g-rewrite billed; the
-    # rewritten x1.jsonl's copy of g-x1 a duplicate; the truncated sa.jsonl has no records
-    assert billed == 15 + 7 + 3
+    # run 2 adds: g-grow2 (the torn line, whole now), g-grow3, g-rewrite billed, and the two
+    # events that landed during run 1; the rewritten x1.jsonl's copy of g-x1 a duplicate;
+    # the truncated sa.jsonl has no records
+    assert billed == 15 + 7 + 3 + 2
     assert duplicate == 1
     assert pending == 0
 
@@ -268,6 +315,15 @@ def test_changed_files_are_read_and_reported(timeline):
     assert seen[("llm/x1.jsonl", 2, 2)] == ("duplicate", None)
     # sa.jsonl truncated: its billed record stays billed
     assert seen[("llm/sa.jsonl", 1, 1)] == ("billed", None)
+    # what landed during run 1, billed once by run 2 (late usage of the 1st)
+    assert seen[("llm/landed.jsonl", 1, 1)] == ("billed", None)
+    assert seen[("llm/UPPER.JSONL", 1, 2)] == ("billed", None)
+    late = query(
+        timeline["db"],
+        "select event_id from ledger.usage_records "
+        f"where is_late and bill_date = date '{DAY_2}' order by event_id",
+    )
+    assert late == [("g-appended",), ("g-grow2",), ("g-landed",)]
     output = timeline["second"].stdout
     assert "llm/x1.jsonl: rewritten since it was read (now version 2)" in output
     assert "llm/sa.jsonl: rewritten since it was read (now version 2)" in output
@@ -281,66 +337,8 @@ def test_bills_are_exact_for_everyone_else(timeline):
     issued = bills(timeline["db"])
     # the 1st: the 15 billed records of run 1, all acme
     assert issued[(DAY_1, "acme")] == (15 * per_event, 15)
-    # the 2nd: g-grow3 and g-rewrite (the 2nd) and g-grow2 (late, the 1st)
-    assert issued[(DAY_2, "acme")] == (3 * per_event, 3)
+    # the 2nd: g-grow3 and g-rewrite (the 2nd); g-grow2, g-landed, g-appended (late, the 1st)
+    assert issued[(DAY_2, "acme")] == (5 * per_event, 5)
     # router: 2.50 + 2.50 + 3.00 * 3 + 0.10 * 2 = 14.20
     assert issued[(DAY_1, "router")][0] == D("14.20") == sum(ROUTED.values())
     assert set(issued) == {(DAY_1, "acme"), (DAY_2, "acme"), (DAY_1, "router")}
-
-
-def test_files_landing_during_a_run_are_billed_once_by_the_next(tmp_path):
-    root = tmp_path / "usage"
-    db = tmp_path / "warehouse" / "billing.duckdb"
-    db.parent.mkdir()
-    write_jsonl(root / "llm" / "first.jsonl", [ev("first")])
-    logs = tmp_path / "logs"
-    env = {
-        **os.environ,
-        "BILLING_DB_PATH": str(db),
-        "BILLING_PUBLISH_PATH": str(db.with_name("published.duckdb")),
-        "BILLING_PROJECT_DIR": str(REPO),
-        "DBT_LOG_PATH": str(logs),
-    }
-    run = subprocess.Popen(
-        [BILLING, "run", "--date", DAY_1, "--usage-root", str(root)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # land files as soon as the listing is taken (dbt logs the model as done)
-    deadline = time.monotonic() + 300
-    landed = False
-    while time.monotonic() < deadline and run.poll() is None:
-        log = logs / "dbt.log"
-        if log.exists() and "created sql table model staging.stg_usage__files" in (
-            log.read_text(errors="replace")
-        ):
-            write_jsonl(root / "llm" / "landed.jsonl", [ev("landed")])
-            write_jsonl(root / "llm" / "first.jsonl", [ev("first"), ev("appended")])
-            landed = True
-            break
-        time.sleep(0.05)
-    output, _ = run.communicate(timeout=600)
-    assert landed, "the listing was never logged as done"
-    assert run.returncode == 0, output
-    # the run read what was listed: first.jsonl's first line only
-    assert query(db, "select event_id, status from ledger.usage_records") == [("first", "billed")]
-    second = run_billing("run", "--date", DAY_2, "--usage-root", str(root), db=db)
-    assert second.returncode == 0, second.stdout + second.stderr
-    rows = query(
-        db,
-        "select event_id, status, bill_date from ledger.usage_records order by event_id",
-    )
-    assert [(e, s) for e, s, _ in rows] == [
-        ("appended", "billed"),
-        ("first", "billed"),
-        ("landed", "billed"),
-    ]
-    # each landed event once, on the 2nd's bill as late usage of the 1st
-    assert bills(db) == {
-        (DAY_1, "acme"): (D("2.50"), 1),
-        (DAY_2, "acme"): (D("5.00"), 2),
-    }
-    raw, billed, duplicate, unpriced, rejected, pending = reconciliation(db)
-    assert (raw, billed) == (3, 3)
