@@ -45,20 +45,21 @@
 
 
 {#-
-    Pre-hook of ledger.usage_records: a ledger written before files had
+    Pre-hook of usage_records: a ledger written before files had
     versions gets source_version 1 on every row (its records are the files'
     first versions), so that the key (stream, source_file, source_version,
     source_line) matches its rows. DuckDB fills the new column with the
     default; nothing happens once the column exists.
 -#}
 {% macro usage_records_add_source_version() -%}
-    {%- if execute and is_incremental() and target.type == 'duckdb' -%}
+    {%- if execute and target.type == 'duckdb' and ledger_has_state() -%}
         {%- set names = [] -%}
-        {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- for column in adapter.get_columns_in_relation(ledger_state()) -%}
             {%- do names.append(column.name | lower) -%}
         {%- endfor -%}
         {%- if 'source_version' not in names -%}
-            alter table {{ this }} add column source_version integer default 1
+            alter table {{ ledger_state() }}
+            add column source_version integer default 1
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

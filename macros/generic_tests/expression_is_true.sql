@@ -1,13 +1,10 @@
 {#-
     Every row satisfies the expression; failing rows are returned whole.
-    only_this_run: check only the rows written by this run.
+    On a ledger model the rows are those of this run (schema audit), checked
+    before they are committed.
 -#}
-{% test expression_is_true(model, expression, only_this_run=false) %}
+{% test expression_is_true(model, expression) %}
     select *
     from {{ model }}
-    where
-        not coalesce({{ expression }}, false)
-        {%- if only_this_run %}
-        and billing_run_id = '{{ billing_run_id() }}'
-        {%- endif %}
+    where not coalesce({{ expression }}, false)
 {% endtest %}

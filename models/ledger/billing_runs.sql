@@ -1,10 +1,3 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-) }}
-
 {#
     One row per run that closed billing days: the days from closed_from to
     closed_through (billing_date) are closed, their bills issued. A run whose
@@ -15,8 +8,7 @@
 {%- set last_closed = last_closed_day() %}
 
 with issued_bills as (
-    select * from {{ ref('daily_bills') }}
-    where billing_run_id = '{{ billing_run_id() }}'
+    select * from {{ ref('issued_bills') }}
 ),
 
 catalog_version as (

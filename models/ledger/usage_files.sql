@@ -1,16 +1,7 @@
 {{ config(
-    materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['stream', 'source_file'],
-    on_schema_change='append_new_columns',
 ) }}
-
-{#-
-    stg_usage__files reads this table when it builds (what each file was
-    when last read): it must see it as the last run left it, so this model
-    runs after the ledger, never beside it.
--#}
--- depends_on: {{ ref('usage_records') }}
 
 {#
     One row per usage file ever read: its size, modification time and

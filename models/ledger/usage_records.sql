@@ -1,14 +1,11 @@
-{#- Only open records are ever replaced, so the delete looks at those only
-    (dbt-duckdb names the target DBT_INCREMENTAL_TARGET in delete+insert). -#}
+{#- Only open records are ever replaced, so the commit deletes among those
+    only (see macros/ledger/commit_billing_run.sql). -#}
 {{ config(
-    materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['stream', 'source_file', 'source_version', 'source_line'],
     incremental_predicates=[
         "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
     ],
-    on_schema_change='append_new_columns',
-    full_refresh=false,
     pre_hook="{{ usage_records_add_source_version() }}",
 ) }}
 
@@ -16,8 +13,10 @@
 
 {#
     The ledger: one row per raw usage record ever read, with its current
-    status. Incremental, never rebuilt (full_refresh=false): it is what makes
-    billing exactly-once across runs.
+    status (ledger.usage_records, kept across runs, never rebuilt: it is
+    what makes billing exactly-once). This model builds the rows a run adds
+    or replaces (audit.usage_records); they are committed into the ledger
+    after a green build (materialized='ledger').
 
     Each run classifies only the records that can still change:
       - records not in the ledger yet (new files, new lines), and
@@ -61,6 +60,7 @@
     first and only delivery.
 #}
 
+{%- set has_state = ledger_has_state() -%}
 {%- set cutoff_day =
     '(' ~ billing_date_literal() ~ ' - ' ~ late_window_days() ~ ')' -%}
 {%- set last_closed = last_closed_day_literal() -%}
@@ -86,7 +86,7 @@ with read_records as {{ inline_cte() }} (
     select * from {{ ref('int_usage_events_unioned') }}
 ),
 
-{% if is_incremental() %}
+{% if has_state %}
 usage_files as (
     select * from {{ ref('stg_usage__files') }}
 ),
@@ -133,12 +133,12 @@ new_records as {{ inline_cte() }} (
         read_records.raw_record,
         false as is_carried_over
     from read_records
-    {%- if is_incremental() %}
+    {%- if has_state %}
     -- lines of appended files that the ledger already holds are not new
     -- (but an incomplete last line is read again: it may be whole now)
     where not exists (
         select 1
-        from {{ this }} as known
+        from {{ ledger_state() }} as known
         inner join usage_files
             on
                 known.stream = usage_files.stream
@@ -154,7 +154,7 @@ new_records as {{ inline_cte() }} (
     {%- endif %}
 ),
 
-{% if is_incremental() %}
+{% if has_state %}
 carried_over as (
     select
         earlier.stream,
@@ -186,7 +186,7 @@ carried_over as (
         end as invalid_reason,
         earlier.raw_record,
         true as is_carried_over
-    from {{ this }} as earlier
+    from {{ ledger_state() }} as earlier
     left join usage_files
         on
             earlier.stream = usage_files.stream
@@ -207,7 +207,7 @@ carried_over as (
 
 candidates as {{ inline_cte() }} (
     select * from new_records
-    {%- if is_incremental() %}
+    {%- if has_state %}
     -- the same columns in the same order as new_records
     union all
     select * from carried_over
@@ -359,12 +359,12 @@ possibly_repeated_ids as (
 #}
 -- noqa: disable=LT02
 delivered_before as (
-    {%- if is_incremental() %}
+    {%- if has_state %}
     select
         earlier.stream,
         earlier.event_id,
         {{ 'earlier.' ~ payload_columns | join(',\n        earlier.') }}
-    from {{ this }} as earlier
+    from {{ ledger_state() }} as earlier
     where
         earlier.usage_date >= {{ cutoff_day }}
         and (

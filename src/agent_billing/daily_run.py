@@ -1,14 +1,14 @@
-"""The daily job around `dbt build`: one writer, an all-or-nothing warehouse, a safe publish.
+"""The daily job around `dbt build`: one writer, a safe publish, clear failures.
 
-A run works on a copy of the warehouse file: dbt builds into the copy, and only
-a fully green build (models and tests) replaces BILLING_DB_PATH with it, by an
-atomic rename. A failed or killed run leaves BILLING_DB_PATH as it was; its
-leftovers are removed by the next run. Analysts and BI tools read
-BILLING_PUBLISH_PATH, a separate file holding the marts, replaced the same way
-after each green build: their open connections keep reading the file they
-opened. Every rename that commits or publishes is made durable (the file, then
-its folder, are synced), and every failure of the run's own work on a file is
-one RunError naming the file and the cause.
+dbt builds on BILLING_DB_PATH itself: the run's rows go to the schema audit and
+are committed into the ledger in one transaction by the build's on-run-end hook,
+only when every model and test passed (macros/ledger), so a plain `dbt build` is
+as safe as this command. A failed or killed run leaves the ledger as it was.
+Analysts and BI tools read BILLING_PUBLISH_PATH, a separate file holding the
+marts, written anew after each green build and renamed over the last one: their
+open connections keep reading the file they opened. Every rename that publishes
+is made durable (the file, then its folder, are synced), and every failure of the
+run's own work on a file is one RunError naming the file and the cause.
 """
 
 from __future__ import annotations
@@ -190,56 +190,39 @@ def _has_billing_runs(db: Path) -> bool:
 
 
 def build_atomically(db: Path, dbt_vars: dict[str, object], quiet: bool) -> BuildResult:
-    """dbt build into a copy of the warehouse; the copy replaces it only if all is green."""
-    work = _work_dir(db)
-    shutil.rmtree(work, ignore_errors=True)  # what a failed or killed run left
-    try:
-        work.mkdir(parents=True)
-        work_db = work / db.name  # same file name: DuckDB names the catalog after it
-        for suffix in ("", ".wal"):
-            source = Path(f"{db}{suffix}")
-            if source.exists():
-                try:
-                    shutil.copy2(source, f"{work_db}{suffix}")
-                except OSError as error:
-                    raise _file_error(f"copying the warehouse {source} to", work, error) from None
-        result = run_dbt_build(dbt_vars, quiet=quiet, database=work_db)
-        if not result.ok:
-            result.explanation = _explain_failure(result.output, db, work_db)
-        if result.ok:
-            _checkpoint(work_db)
-            try:
-                _sync(work_db)
-                os.replace(work_db, db)
-                _sync(db.parent)
-            except OSError as error:
-                raise _file_error("committing the build to the warehouse", db, error) from None
-            Path(f"{db}.wal").unlink(missing_ok=True)
-        return result
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    """dbt build on the warehouse itself: its ledger commits only if every node is green.
 
-
-def _explain_failure(output: str, db: Path, work_db: Path) -> str | None:
-    """A failed build's cause when it is about files: a full disk, or a corrupt warehouse.
-
-    dbt worked on a byte-for-byte copy of the warehouse, so a copy that cannot be read
-    means the warehouse cannot be: the operator is told to restore the warehouse.
+    The build writes the run's rows into the schema audit; the on-run-end hook
+    commits them into the ledger in one transaction when every model and test
+    passed (macros/ledger). A failed or killed build leaves the ledger, and so the
+    marts (views of it), as they were; the next build rebuilds the audit tables.
     """
+    # a copy of the warehouse left by a run of an earlier version of this command
+    shutil.rmtree(_work_dir(db), ignore_errors=True)
+    result = run_dbt_build(dbt_vars, quiet=quiet, database=db)
+    if not result.ok:
+        result.explanation = _explain_failure(result.output, db)
+    else:
+        _checkpoint(db)
+    return result
+
+
+def _explain_failure(output: str, db: Path) -> str | None:
+    """A failed build's cause when it is about files: a full disk, or a corrupt warehouse."""
     for line in output.splitlines():
         text = line.strip()
         lowered = text.lower()
         if "no space left on device" in lowered:
             return (
-                f"no space left on device while building into {work_db.parent} (beside the "
-                f"warehouse {db}): free space there and run again; nothing was committed"
+                f"no space left on device while building into the warehouse {db}: free "
+                "space there and run again; nothing was committed"
             )
-        # dbt opens the copy by its name, from its folder (see run_dbt_build)
-        names_the_copy = str(work_db) in text or f'"{work_db.name}"' in text
-        if names_the_copy and (
+        # dbt opens the warehouse by its name, from its folder (see run_dbt_build)
+        names_the_warehouse = str(db) in text or f'"{db.name}"' in text
+        if names_the_warehouse and (
             "could not read" in lowered or "not a valid duckdb database" in lowered
         ):
-            cause = text.replace(str(work_db), str(db)).replace(f'"{work_db.name}"', f'"{db}"')
+            cause = text.replace(f'"{db.name}"', f'"{db}"')
             return (
                 f"the warehouse {db} is corrupt or unreadable ({cause}): restore it from a "
                 "backup (docs/operations.md); nothing was committed"
@@ -283,9 +266,13 @@ def publish(db: Path) -> Path:
     try:
         with duckdb.connect(str(staging)) as connection:
             connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
+            # the marts are views of the ledger; the published file holds their rows
             tables = connection.execute(
                 "select table_name from duckdb_tables() "
-                "where database_name = 'warehouse' and schema_name = 'marts' order by table_name"
+                "where database_name = 'warehouse' and schema_name = 'marts' "
+                "union all select view_name from duckdb_views() "
+                "where database_name = 'warehouse' and schema_name = 'marts' "
+                "order by 1"
             ).fetchall()
             connection.execute("create schema marts")
             for (table,) in tables:
@@ -310,6 +297,8 @@ def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
     """The tables' and columns' descriptions (dbt docs), for BI tools to show."""
     tables = connection.execute(
         "select table_name, comment from duckdb_tables() "
+        "where database_name = 'warehouse' and schema_name = 'marts' and comment is not null "
+        "union all select view_name, comment from duckdb_views() "
         "where database_name = 'warehouse' and schema_name = 'marts' and comment is not null"
     ).fetchall()
     for table, comment in tables:

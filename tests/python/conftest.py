@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -98,6 +99,31 @@ def column_types(db: Path, table: str) -> dict[str, str]:
         f"where table_schema = 'marts' and table_name = '{table}'",
     )
     return dict(rows)
+
+
+def books_state(db: Path) -> str | None:
+    """A digest of what a warehouse holds for its users: every row of the ledger (the
+    state kept across runs) and of the marts (views of it). None if there is no file.
+
+    The run's work tables (schemas staging, intermediate, audit) are left out: a build
+    rewrites them whether or not it commits.
+    """
+    if not db.exists():
+        return None
+    digest = hashlib.sha256()
+    with duckdb.connect(str(db), read_only=True) as connection:
+        relations = connection.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('ledger', 'marts') order by all"
+        ).fetchall()
+        for schema, table in relations:
+            rows = connection.execute(f'select * from {schema}."{table}" order by all').fetchall()
+            digest.update(repr((schema, table, rows)).encode())
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
 def table_exists(db: Path, schema: str, table: str) -> bool:

@@ -1,6 +1,6 @@
 """BI tools reach the published bills through SQLAlchemy and duckdb-engine, read-only, hardened.
 
-The same URL and connect_args as in the README ("BI tools"), on the published
+The same URL and connect_args as in docs/analysts-and-bi.md ("BI tools"), on the published
 file of two daily runs (conftest: analytics_bills). Expected totals are worked
 out by hand in test_analytics.py's comments.
 """

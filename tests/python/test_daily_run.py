@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +19,6 @@ import duckdb
 import pytest
 from conftest import (
     BILLING,
-    REPO,
     bill_lines,
     llm_event,
     project_copy,
@@ -242,40 +239,6 @@ def test_readers_of_the_published_file_keep_their_view_during_a_run(tmp_path):
             fresh.execute("create table marts.x (a int)")
 
 
-def test_a_killed_run_changes_nothing_and_the_next_run_recovers(tmp_path):
-    root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
-    _small_usage(root)
-    _ok(run_billing("run", "--date", "2026-04-01", "--usage-root", str(root), db=db))
-    published = daily_run.publish_path(db)
-    before = (_digest(db), _digest(published))
-    write_jsonl(root / "llm" / "b.jsonl", [N2])
-
-    env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(REPO))
-    process = subprocess.Popen(
-        [BILLING, "run", "--date", "2026-04-02", "--usage-root", str(root)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    work_db = db.parent / f".{db.name}.work" / db.name
-    deadline = time.monotonic() + 60
-    while not work_db.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(2)  # dbt is building into the working copy
-    assert process.poll() is None, "the run ended before it could be killed"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-    assert (_digest(db), _digest(published)) == before
-    result = _ok(run_billing("run", "--date", "2026-04-02", "--usage-root", str(root), db=db))
-    assert "Closed 2026-04-02 in" in result.stdout
-    assert not work_db.parent.exists()
-    assert query(db, "select count(*) from marts.daily_bills where bill_date = '2026-04-02'") == [
-        (1,)
-    ]
-
-
 def test_a_price_added_later_bills_the_unpriced_usage_as_late_usage(tmp_path):
     project = project_copy(tmp_path)
     root, db = tmp_path / "usage", tmp_path / "billing.duckdb"
@@ -334,41 +297,17 @@ def test_billing_publish_after_dbt_build_only_when_it_was_green(tmp_path):
     assert "not publishing: the last dbt build was not green" in refused.stderr
 
 
-def test_the_file_ledger_is_written_after_the_record_ledger():
-    """usage_records reads ledger.usage_files when it compiles (the files read again): were
-    usage_files written beside it, in the same run, the lines already billed of a grown file
-    would look new. dbt must order them, whatever the number of threads."""
-    listed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "ls",
-            "--select",
-            "usage_records+",
-            "--resource-type",
-            "model",
-            "--output",
-            "name",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert listed.returncode == 0, listed.stdout + listed.stderr
-    assert "usage_files" in listed.stdout.split()
-
-
 def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
-    """The ledger's grain test checks only what can collide with this run's rows (counted by
-    hash, then compared exactly): a copy of a record this run wrote must still fail it."""
+    """The grain test of usage_records checks a run's rows (audit.usage_records) among
+    themselves and against the records the ledger keeps: a row with the key of a billed
+    record fails it; a row replacing an open (unpriced or pending) record does not."""
     _, built, _ = days
     db = tmp_path / "billing.duckdb"
     db.write_bytes(built.read_bytes())
     compiled = run_dbt(
         "compile",
         "--select",
-        "unique_combination_of_columns_usage_records_stream__source_file__source_version__source_line__True",
+        "usage_records,test_name:unique_combination_of_columns",
         "--target-path",
         str(tmp_path / "target"),
         db=db,
@@ -376,20 +315,23 @@ def test_the_ledger_grain_test_finds_a_record_written_twice(days, tmp_path):
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     (sql_file,) = (tmp_path / "target" / "compiled").rglob("unique_combination_of_*.sql")
     sql = sql_file.read_text()
-    (run_id,) = set(re.findall(r"billing_run_id = '([0-9a-f-]{36})'", sql))
+    key = "source_file like '%date=2026-04-02%' and source_line = 1"
 
-    assert query(db, sql) == []
-    with duckdb.connect(str(db)) as connection:
-        # the compiling invocation stands for "this run": it rewrites one record, twice
-        connection.execute(
-            f"""
-            insert into ledger.usage_records by name
-            select * replace ('{run_id}' as billing_run_id)
-            from ledger.usage_records
-            where source_file like '%date=2026-04-02%' and source_line = 1
-            """
-        )
-    assert query(db, sql) == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 1, 2)]
+    def run_rows(status: str) -> list[tuple]:
+        """The run rewrote that record, once, and the ledger holds it with this status."""
+        with duckdb.connect(str(db)) as connection:
+            connection.execute(f"update ledger.usage_records set status = '{status}' where {key}")
+            connection.execute("delete from audit.usage_records")
+            connection.execute(
+                "insert into audit.usage_records by name "
+                f"select * from ledger.usage_records where {key}"
+            )
+        return query(db, sql)
+
+    assert run_rows("billed") == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 1, 2)]
+    assert run_rows("duplicate") == [("llm", "llm/date=2026-04-02/b.jsonl", 1, 1, 2)]
+    assert run_rows("unpriced") == []
+    assert run_rows("pending") == []
 
 
 def test_unpriced_usage_follows_the_files_under_the_usage_root(tmp_path):

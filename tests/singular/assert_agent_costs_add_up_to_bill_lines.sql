@@ -1,7 +1,7 @@
 -- The agents of every bill line issued by this run add up exactly to the
 -- line: quantity, event_count and amount; and every line has its agents.
 with lines as (
-    select * from {{ ref('bill_line_items') }}
+    select * from {{ ref('issued_bill_lines') }}
     where billing_run_id = '{{ billing_run_id() }}'
 ),
 
@@ -14,7 +14,7 @@ agents as (
         sum(quantity) as quantity,
         sum(event_count) as event_count,
         sum(amount) as amount
-    from {{ ref('agent_daily_costs') }}
+    from {{ ref('issued_agent_costs') }}
     where billing_run_id = '{{ billing_run_id() }}'
     group by bill_date, tenant_id, billing_item, usage_date
 )

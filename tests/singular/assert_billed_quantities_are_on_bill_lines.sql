@@ -80,7 +80,7 @@ lines as (
         billing_items.stream,
         billing_items.price_component,
         sum(bill_line_items.quantity) as quantity
-    from {{ ref('bill_line_items') }} as bill_line_items
+    from {{ ref('issued_bill_lines') }} as bill_line_items
     left join billing_items
         on bill_line_items.billing_item = billing_items.billing_item
     where bill_line_items.billing_run_id = '{{ billing_run_id() }}'

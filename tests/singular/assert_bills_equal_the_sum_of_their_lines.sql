@@ -8,7 +8,7 @@ with lines as (
         sum(amount) as total_amount,
         sum(amount_due) as amount_due,
         count(*) as line_count
-    from {{ ref('bill_line_items') }}
+    from {{ ref('issued_bill_lines') }}
     group by bill_date, tenant_id, currency
 )
 
@@ -20,7 +20,7 @@ select
     lines.total_amount as lines_total_amount,
     bills.amount_due as bill_amount_due,
     lines.amount_due as lines_amount_due
-from {{ ref('daily_bills') }} as bills
+from {{ ref('issued_bills') }} as bills
 full outer join lines
     on
         bills.bill_date = lines.bill_date

@@ -4,7 +4,7 @@
 -- noqa: disable=RF06
 {%- set q = adapter.quote %}
 with bills as (
-    select * from {{ ref('daily_bills') }}
+    select * from {{ ref('issued_bills') }}
     where billing_run_id = '{{ billing_run_id() }}'
 ),
 
@@ -16,7 +16,7 @@ charges as (
         sum({{ q('BilledCost') }}) as billed_cost,
         sum({{ q('ListCost') }}) as list_cost,
         count(*) as charge_count
-    from {{ ref('focus_charges') }}
+    from {{ ref('issued_focus_charges') }}
     where {{ q('x_BillingRunId') }} = '{{ billing_run_id() }}'
     group by
         {{ q('x_BillDate') }},

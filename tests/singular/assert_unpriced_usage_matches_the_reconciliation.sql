@@ -1,6 +1,7 @@
 -- marts.unpriced_usage lists every unpriced record of the files under
 -- usage_root, once: its rows per stream equal the reconciliation's
--- unpriced_events (both are kept incrementally, from different sources).
+-- unpriced_events (views of two ledger tables: the records, and the counts
+-- per file).
 with listed as (
     select
         stream,

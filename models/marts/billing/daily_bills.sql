@@ -1,20 +1,10 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    full_refresh=false,
-    on_schema_change='fail',
-) }}
-
 {#
-    One row per bill: bill date, tenant and currency. Append-only: a bill is
-    issued once, with all its lines, by the run that closes its day, and
-    never changes. A bill sums its lines: the fees and total_amount are exact
-    (12 decimals), amount_due is the sum of the lines' amounts due (each
-    already rounded to the minor unit).
+    The issued bills: one row per bill date, tenant and currency, as the
+    run that closed the day issued them (ledger.issued_bills). A bill never
+    changes; late usage comes on a later bill.
 #}
-with bill_line_items as (
-    select * from {{ ref('bill_line_items') }}
-    where billing_run_id = '{{ billing_run_id() }}'
+with issued_bills as (
+    select * from {{ ledger_state(ref('issued_bills')) }}
 ),
 
 final as (
@@ -22,33 +12,17 @@ final as (
         bill_date,
         tenant_id,
         currency,
-        cast(
-            coalesce(sum(amount) filter (where fee_type = 'model'), 0)
-            as decimal(38, 12)
-        ) as model_fee,
-        cast(
-            coalesce(sum(amount) filter (where fee_type = 'asr'), 0)
-            as decimal(38, 12)
-        ) as asr_fee,
-        cast(
-            coalesce(sum(amount) filter (where fee_type = 'tts'), 0)
-            as decimal(38, 12)
-        ) as tts_fee,
-        cast(
-            coalesce(sum(amount) filter (where fee_type in ('asr', 'tts')), 0)
-            as decimal(38, 12)
-        ) as smart_voice_fee,
-        cast(sum(amount) as decimal(38, 12)) as total_amount,
-        cast(sum(amount_due) as decimal(38, 2)) as amount_due,
-        cast(count(*) as integer) as line_count,
-        cast(count(*) filter (where is_late) as integer) as late_line_count,
-        '{{ billing_run_id() }}' as billing_run_id,
-        {{ run_started_at_literal() }} as issued_at
-    from bill_line_items
-    group by
-        bill_date,
-        tenant_id,
-        currency
+        model_fee,
+        asr_fee,
+        tts_fee,
+        smart_voice_fee,
+        total_amount,
+        amount_due,
+        line_count,
+        late_line_count,
+        billing_run_id,
+        issued_at
+    from issued_bills
 )
 
 select * from final

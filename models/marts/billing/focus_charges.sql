@@ -1,146 +1,60 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    full_refresh=false,
-    on_schema_change='fail',
-) }}
-
 {#
-    The bill lines in the shape of the FinOps FOCUS specification (1.2):
-    one charge per bill line, written by the run that issues the line and
-    never changed after (like the lines). Each mapping choice is described
-    in _billing__models.yml and the README. In short: a tenant is both the
-    billing account and the sub-account; a daily bill is the invoice and
-    its day the billing period; the usage day is the charge period;
-    BilledCost and EffectiveCost are the line's amount_due, ListCost and
-    ContractedCost its exact amount (no discounts exist); columns of the
-    specification that do not apply (commitments, regions, resources) are
-    left out rather than filled with nulls. x_ columns are this project's.
-
-    FOCUS column names are PascalCase; they are quoted so that every engine
-    keeps their case.
+    The bill lines in the shape of the FinOps FOCUS specification (1.2),
+    one charge per line, written with the line (ledger.issued_focus_charges;
+    its mapping is described there and in docs/analysts-and-bi.md).
 #}
 {%- set q = adapter.quote %}
 -- noqa: disable=RF06
-with bill_line_items as (
-    select * from {{ ref('bill_line_items') }}
-    {%- if is_incremental() %}
-    where billing_run_id = '{{ billing_run_id() }}'
-    {%- endif %}
-),
-
-prices as (
-    select * from {{ ref('int_prices_unioned') }}
-),
-
-publishers as (
-    select * from {{ ref('stg_pricing__catalog_publishers') }}
-),
-
-lines as (
-    select
-        bill_line_items.*,
-        prices.stream,
-        prices.price_component,
-        publishers.publisher_name
-    from bill_line_items
-    left join prices
-        on
-            bill_line_items.fee_type = prices.fee_type
-            and bill_line_items.catalog_item = prices.catalog_item
-            and bill_line_items.billing_item = prices.billing_item
-            and bill_line_items.price_effective_from = prices.effective_from
-    left join publishers
-        on
-            prices.stream = publishers.stream
-            and bill_line_items.catalog_item = publishers.catalog_item
+with issued_focus_charges as (
+    select * from {{ ledger_state(ref('issued_focus_charges')) }}
 ),
 
 final as (
     select
-        tenant_id as {{ q('BillingAccountId') }},
-        tenant_id as {{ q('BillingAccountName') }},
-        'Tenant' as {{ q('BillingAccountType') }},
-        tenant_id as {{ q('SubAccountId') }},
-        tenant_id as {{ q('SubAccountName') }},
-        'Tenant' as {{ q('SubAccountType') }},
-        concat_ws(
-            '/', cast(bill_date as string), tenant_id, currency
-        ) as {{ q('InvoiceId') }},
-        {{ invoice_issuer_name_literal() }} as {{ q('InvoiceIssuerName') }},
-        {{ invoice_issuer_name_literal() }} as {{ q('ProviderName') }},
-        publisher_name as {{ q('PublisherName') }},
-        {{ billing_day_start('bill_date') }} as {{ q('BillingPeriodStart') }},
-        {{ billing_day_start('bill_date + 1') }} as {{ q('BillingPeriodEnd') }},
-        {{ billing_day_start('usage_date') }} as {{ q('ChargePeriodStart') }},
-        {{ billing_day_start('usage_date + 1') }} as {{ q('ChargePeriodEnd') }},
-        'Usage' as {{ q('ChargeCategory') }},
-        cast(null as string) as {{ q('ChargeClass') }},
-        'Usage-Based' as {{ q('ChargeFrequency') }},
-        billing_item
-        || ' on '
-        || cast(usage_date as string)
-        || case
-            when is_late
-                then
-                    ' (late usage, billed on '
-                    || cast(bill_date as string)
-                    || ')'
-            else ''
-        end as {{ q('ChargeDescription') }},
-        currency as {{ q('BillingCurrency') }},
-        amount_due as {{ q('BilledCost') }},
-        amount_due as {{ q('EffectiveCost') }},
-        amount as {{ q('ListCost') }},
-        amount as {{ q('ContractedCost') }},
-        unit_price as {{ q('ListUnitPrice') }},
-        unit_price as {{ q('ContractedUnitPrice') }},
-        'Standard' as {{ q('PricingCategory') }},
-        {{ pricing_quantity('fee_type', 'quantity') }}
-            as {{ q('PricingQuantity') }},
-        case fee_type
-            when 'model' then '1000000 Tokens'
-            when 'asr' then 'Hours'
-            when 'tts' then '1000 Characters'
-        end as {{ q('PricingUnit') }},
-        quantity as {{ q('ConsumedQuantity') }},
-        case fee_type
-            when 'model' then 'Tokens'
-            when 'asr' then 'Seconds'
-            when 'tts' then 'Characters'
-        end as {{ q('ConsumedUnit') }},
-        case fee_type
-            when 'model' then 'Language Models'
-            else 'Smart Voice'
-        end as {{ q('ServiceName') }},
-        'AI and Machine Learning' as {{ q('ServiceCategory') }},
-        case fee_type
-            when 'model' then 'Generative AI'
-            else 'Natural Language Processing'
-        end as {{ q('ServiceSubcategory') }},
-        concat_ws('/', stream, catalog_item, price_component)
-            as {{ q('SkuId') }},
-        concat_ws(
-            '/',
-            stream,
-            catalog_item,
-            price_component,
-            cast(price_effective_from as string)
-        ) as {{ q('SkuPriceId') }},
-        case price_component
-            when 'input' then 'Input Tokens'
-            when 'output' then 'Output Tokens'
-            when 'audio' then 'Audio Seconds'
-            when 'characters' then 'Output Characters'
-        end as {{ q('SkuMeter') }},
-        bill_date as {{ q('x_BillDate') }},
-        usage_date as {{ q('x_UsageDate') }},
-        is_late as {{ q('x_IsLate') }},
-        billing_item as {{ q('x_BillingItem') }},
-        event_count as {{ q('x_EventCount') }},
-        billing_run_id as {{ q('x_BillingRunId') }},
-        issued_at as {{ q('x_IssuedAt') }}
-    from lines
+        {{ q("BillingAccountId") }},
+        {{ q("BillingAccountName") }},
+        {{ q("BillingAccountType") }},
+        {{ q("SubAccountId") }},
+        {{ q("SubAccountName") }},
+        {{ q("SubAccountType") }},
+        {{ q("InvoiceId") }},
+        {{ q("InvoiceIssuerName") }},
+        {{ q("ProviderName") }},
+        {{ q("PublisherName") }},
+        {{ q("BillingPeriodStart") }},
+        {{ q("BillingPeriodEnd") }},
+        {{ q("ChargePeriodStart") }},
+        {{ q("ChargePeriodEnd") }},
+        {{ q("ChargeCategory") }},
+        {{ q("ChargeClass") }},
+        {{ q("ChargeFrequency") }},
+        {{ q("ChargeDescription") }},
+        {{ q("BillingCurrency") }},
+        {{ q("BilledCost") }},
+        {{ q("EffectiveCost") }},
+        {{ q("ListCost") }},
+        {{ q("ContractedCost") }},
+        {{ q("ListUnitPrice") }},
+        {{ q("ContractedUnitPrice") }},
+        {{ q("PricingCategory") }},
+        {{ q("PricingQuantity") }},
+        {{ q("PricingUnit") }},
+        {{ q("ConsumedQuantity") }},
+        {{ q("ConsumedUnit") }},
+        {{ q("ServiceName") }},
+        {{ q("ServiceCategory") }},
+        {{ q("ServiceSubcategory") }},
+        {{ q("SkuId") }},
+        {{ q("SkuPriceId") }},
+        {{ q("SkuMeter") }},
+        {{ q("x_BillDate") }},
+        {{ q("x_UsageDate") }},
+        {{ q("x_IsLate") }},
+        {{ q("x_BillingItem") }},
+        {{ q("x_EventCount") }},
+        {{ q("x_BillingRunId") }},
+        {{ q("x_IssuedAt") }}
+    from issued_focus_charges
 )
 
 select * from final

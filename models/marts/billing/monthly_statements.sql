@@ -2,7 +2,7 @@
     One row per tenant, currency and calendar month of bill dates: the daily
     bills of the month rolled up, for finance and for the tenant. Late usage
     is shown apart (late_amount_due), since it belongs to earlier days but
-    was billed this month. Rebuilt on every run from the issued bills, which
+    was billed this month. A view of the issued bills, which
     never change; a month is final once its last day is closed.
 #}
 with daily_bills as (
@@ -14,7 +14,7 @@ bill_line_items as (
 ),
 
 billing_runs as (
-    select * from {{ ref('billing_runs') }}
+    select * from {{ ledger_state(ref('billing_runs')) }}
 ),
 
 closed as (

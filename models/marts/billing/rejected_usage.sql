@@ -5,11 +5,15 @@
     Parquet row, its fields as JSON.
 #}
 with usage_records as (
-    select * from {{ ref('usage_records') }}
+    select * from {{ ledger_state(ref('usage_records')) }}
 ),
 
 usage_files as (
-    select * from {{ ref('stg_usage__files') }}
+    select * from {{ ledger_state(ref('usage_status_counts')) }}
+),
+
+reasons as (
+    select * from {{ ref('stg_reference__usage_reasons') }}
 ),
 
 final as (
@@ -19,6 +23,11 @@ final as (
         tenant_id,
         usage_date,
         reason,
+        (
+            select reasons.reason_description
+            from reasons
+            where reasons.reason = usage_records.reason
+        ) as reason_description,
         case
             -- a file that is not read (source_line 0) has no text of its own
             when source_line = 0 then raw_record
@@ -47,7 +56,7 @@ final as (
     from usage_records
     where
         status = 'rejected'
-        -- the files under usage_root now
+        -- the files under usage_root at the last run
         and exists (
             select 1
             from usage_files
