@@ -96,10 +96,6 @@ prices as (
     select * from {{ ref('int_prices_unioned') }}
 ),
 
-model_aliases as (
-    select * from {{ ref('stg_pricing__model_aliases') }}
-),
-
 catalog as (
     select distinct
         stream,
@@ -109,6 +105,10 @@ catalog as (
 
 this_catalog as (
     select * from {{ ref('int_catalog_version') }}
+),
+
+price_coverage as (
+    select * from {{ ref('int_price_coverage') }}
 ),
 
 new_records as {{ inline_cte() }} (
@@ -214,112 +214,9 @@ candidates as {{ inline_cte() }} (
     {%- endif %}
 ),
 
-{#
-    Model ids as clients report them, to catalog models (the rules of the
-    seed model_aliases): an exact alias, else the id itself if the catalog
-    has it, else the id without the prefixes (longest first, up to three)
-    and suffix of the rules, through the exact aliases again. Worked out
-    once per distinct id, on every run, so a new alias bills open records.
-#}
-reported_models as (
-    select distinct item_key
-    from candidates
-    where stream = 'llm' and item_key is not null
-),
-
-exact_aliases as (
-    select
-        reported_model,
-        model
-    from model_aliases
-    where coalesce(match_type, 'exact') = 'exact'
-),
-
-alias_prefixes as (
-    select reported_model as id_prefix
-    from model_aliases
-    where match_type = 'prefix'
-),
-
-alias_suffixes as (
-    select reported_model as id_suffix
-    from model_aliases
-    where match_type = 'suffix'
-),
-
-{%- set ns = namespace(previous='reported_models', key='item_key') %}
-{%- for pass_number in range(1, 4) %}
-
-prefix_pass_{{ pass_number }} as (
-    select
-        model_keys.item_key,
-        coalesce(
-            max_by(
-                substr(
-                    model_keys.{{ ns.key }}, length(prefixes.id_prefix) + 1
-                ),
-                length(prefixes.id_prefix)
-            ),
-            model_keys.{{ ns.key }}
-        ) as stripped_key
-    from {{ ns.previous }} as model_keys
-    left join alias_prefixes as prefixes
-        on
-            length(model_keys.{{ ns.key }}) > length(prefixes.id_prefix)
-            and substr(
-                model_keys.{{ ns.key }}, 1, length(prefixes.id_prefix)
-            ) = prefixes.id_prefix
-    group by model_keys.item_key, model_keys.{{ ns.key }}
-),
-{%- set ns.previous = 'prefix_pass_' ~ pass_number %}
-{%- set ns.key = 'stripped_key' %}
-{%- endfor %}
-
-suffix_pass as (
-    select
-        model_keys.item_key,
-        coalesce(
-            max_by(
-                substr(
-                    model_keys.stripped_key,
-                    1,
-                    length(model_keys.stripped_key)
-                    - length(suffixes.id_suffix)
-                ),
-                length(suffixes.id_suffix)
-            ),
-            model_keys.stripped_key
-        ) as stripped_key
-    from prefix_pass_3 as model_keys
-    left join alias_suffixes as suffixes
-        on
-            length(model_keys.stripped_key) > length(suffixes.id_suffix)
-            and substr(
-                model_keys.stripped_key,
-                length(model_keys.stripped_key)
-                - length(suffixes.id_suffix) + 1
-            ) = suffixes.id_suffix
-    group by model_keys.item_key, model_keys.stripped_key
-),
-
+{# Model ids as reported, to catalog models: see int_model_ids_resolved. #}
 model_resolution as (
-    select
-        suffix_pass.item_key,
-        coalesce(
-            as_reported.model,
-            catalog.catalog_item,
-            as_stripped.model,
-            suffix_pass.stripped_key
-        ) as catalog_item
-    from suffix_pass
-    left join exact_aliases as as_reported
-        on suffix_pass.item_key = as_reported.reported_model
-    left join catalog
-        on
-            catalog.stream = 'llm'
-            and suffix_pass.item_key = catalog.catalog_item
-    left join exact_aliases as as_stripped
-        on suffix_pass.stripped_key = as_stripped.reported_model
+    select * from {{ ref('int_model_ids_resolved') }}
 ),
 
 resolved as {{ inline_cte() }} (
@@ -473,7 +370,7 @@ first_deliveries as (
         )
 ),
 
-{# Prices are looked up once per item and day, not once per event. #}
+{# Coverage is looked up once per item and day, not once per event. #}
 item_days as (
     select distinct
         stream,
@@ -483,18 +380,22 @@ item_days as (
     where is_valid_event
 ),
 
-item_day_prices as (
+item_day_coverage as (
     select
         item_days.stream,
         item_days.catalog_item,
         item_days.usage_date,
-        count(prices.unit_price) as priced_components
+        count(price_coverage.covered_from) > 0 as is_priced
     from item_days
-    left join prices
+    left join price_coverage
         on
-            item_days.stream = prices.stream
-            and item_days.catalog_item = prices.catalog_item
-            and {{ price_in_force('prices', 'item_days.usage_date') }}
+            item_days.stream = price_coverage.stream
+            and item_days.catalog_item = price_coverage.catalog_item
+            and item_days.usage_date >= price_coverage.covered_from
+            and (
+                price_coverage.covered_to is null
+                or item_days.usage_date < price_coverage.covered_to
+            )
     group by
         item_days.stream,
         item_days.catalog_item,
@@ -530,9 +431,7 @@ flagged as (
                         when resolved.stream = 'llm' then 'unknown_model'
                         else 'unknown_vendor'
                     end
-            when
-                coalesce(item_day_prices.priced_components, 0)
-                < case when resolved.stream = 'llm' then 2 else 1 end
+            when not coalesce(item_day_coverage.is_priced, false)
                 then 'no_price_in_force'
         end as unpriced_reason
     from resolved
@@ -550,11 +449,11 @@ flagged as (
         on
             resolved.stream = catalog.stream
             and resolved.catalog_item = catalog.catalog_item
-    left join item_day_prices
+    left join item_day_coverage
         on
-            resolved.stream = item_day_prices.stream
-            and resolved.catalog_item = item_day_prices.catalog_item
-            and resolved.usage_date = item_day_prices.usage_date
+            resolved.stream = item_day_coverage.stream
+            and resolved.catalog_item = item_day_coverage.catalog_item
+            and resolved.usage_date = item_day_coverage.usage_date
 ),
 
 classified as (
