@@ -32,12 +32,21 @@ publishers as (
     select * from {{ ref('stg_pricing__catalog_publishers') }}
 ),
 
+price_components as (
+    select * from {{ ref('stg_reference__price_components') }}
+),
+
 lines as (
     select
         bill_line_items.*,
         prices.stream,
         prices.price_component,
-        publishers.publisher_name
+        publishers.publisher_name,
+        price_components.focus_pricing_unit,
+        price_components.focus_consumed_unit,
+        price_components.sku_meter,
+        price_components.service_name,
+        price_components.service_subcategory
     from bill_line_items
     left join prices
         on
@@ -49,6 +58,10 @@ lines as (
         on
             prices.stream = publishers.stream
             and bill_line_items.catalog_item = publishers.catalog_item
+    left join price_components
+        on
+            prices.stream = price_components.stream
+            and prices.price_component = price_components.price_component
 ),
 
 final as (
@@ -93,26 +106,12 @@ final as (
         'Standard' as {{ q('PricingCategory') }},
         {{ pricing_quantity('fee_type', 'quantity') }}
             as {{ q('PricingQuantity') }},
-        case fee_type
-            when 'model' then '1000000 Tokens'
-            when 'asr' then 'Hours'
-            when 'tts' then '1000 Characters'
-        end as {{ q('PricingUnit') }},
+        focus_pricing_unit as {{ q('PricingUnit') }},
         quantity as {{ q('ConsumedQuantity') }},
-        case fee_type
-            when 'model' then 'Tokens'
-            when 'asr' then 'Seconds'
-            when 'tts' then 'Characters'
-        end as {{ q('ConsumedUnit') }},
-        case fee_type
-            when 'model' then 'Language Models'
-            else 'Smart Voice'
-        end as {{ q('ServiceName') }},
+        focus_consumed_unit as {{ q('ConsumedUnit') }},
+        service_name as {{ q('ServiceName') }},
         'AI and Machine Learning' as {{ q('ServiceCategory') }},
-        case fee_type
-            when 'model' then 'Generative AI'
-            else 'Natural Language Processing'
-        end as {{ q('ServiceSubcategory') }},
+        service_subcategory as {{ q('ServiceSubcategory') }},
         concat_ws('/', stream, catalog_item, price_component)
             as {{ q('SkuId') }},
         concat_ws(
@@ -122,12 +121,7 @@ final as (
             price_component,
             cast(price_effective_from as string)
         ) as {{ q('SkuPriceId') }},
-        case price_component
-            when 'input' then 'Input Tokens'
-            when 'output' then 'Output Tokens'
-            when 'audio' then 'Audio Seconds'
-            when 'characters' then 'Output Characters'
-        end as {{ q('SkuMeter') }},
+        sku_meter as {{ q('SkuMeter') }},
         bill_date as {{ q('x_BillDate') }},
         usage_date as {{ q('x_UsageDate') }},
         is_late as {{ q('x_IsLate') }},
