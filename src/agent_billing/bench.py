@@ -288,6 +288,13 @@ def _land(root: Path, day_count: int) -> None:
                     os.link(file, target / file.name)
 
 
+def _publish(db: Path) -> tuple[float, int, int]:
+    """`billing publish` of db alone (the step a run ends with), measured."""
+    billing = str(Path(sys.executable).parent / "billing")
+    env = dict(os.environ, BILLING_DB_PATH=str(db), BILLING_PROJECT_DIR=str(project_dir()))
+    return _measure([billing, "publish"], env, watch=db.parent)
+
+
 def _billing_run(db: Path, last: dt.date, usage_root: Path) -> tuple[float, int, int]:
     """`billing run` for last into db, measured (wall seconds, peak memory bytes, peak
     extra disk bytes in the warehouse's folder, the published file and spills included)."""
@@ -399,6 +406,7 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
             billing_run(db, last_catch_up + dt.timedelta(days=1))
         )
         sizes["daily"] = db.stat().st_size
+        results.setdefault("publish", []).append(_publish(db))
         shutil.rmtree(db.parent, ignore_errors=True)
 
     # 30 days of history: catch up to day 30 once, then measure the daily step for day 31
@@ -419,6 +427,7 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
         shutil.copy2(snapshot, db)
         results.setdefault("daily-30", []).append(billing_run(db, last_long + dt.timedelta(days=1)))
     sizes["daily-30"] = db.stat().st_size
+    results["publish-30"] = [_publish(db) for _ in range(repeats)]
     _, _, expected = _baseline(root / "live", last_long + dt.timedelta(days=1), memory_limit)
     if _pipeline_bills(db) != expected:
         raise SystemExit("bench: after 31 days, the pipeline's bills differ from the baseline's")
@@ -431,6 +440,8 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
         "daily": per_day,
         "catch-up-30": per_day * long_days,
         "daily-30": per_day,
+        "publish": per_day * (days + 1),
+        "publish-30": per_day * (long_days + 1),
     }
     summary = {
         name: {
@@ -499,14 +510,20 @@ def _write_report(path: Path, summary: dict, scale: str, repeats: int) -> None:
         "(target <= 2)",
         "",
         "catch-up-30 (the catch-up of the 30 days that daily-30 then adds a day to) is "
-        "measured once.",
+        "measured once. publish and publish-30 are `billing publish` alone after daily and "
+        "daily-30 (the last step of each run, included in its time; events: those the "
+        "warehouse holds).",
         "",
     ]
     _append(path, lines)
 
 
 def _pipeline_peak(summary: dict) -> int:
-    return max(row["peak_bytes"] for name, row in summary.items() if name != "baseline")
+    return max(
+        row["peak_bytes"]
+        for name, row in summary.items()
+        if name not in ("baseline", "publish", "publish-30")
+    )
 
 
 def _machine() -> str:
