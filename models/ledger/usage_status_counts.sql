@@ -14,10 +14,16 @@
         schema=records_state.schema,
         identifier=records_state.identifier,
     ) is not none -%}
+{#- Counted again: the files this run wrote ledger rows for, and the files
+    present again after a run that did not list them (no counts kept). -#}
 {%- set files_written = [] -%}
 {%- if execute and has_state -%}
     {%- set written = run_query(
         "select distinct source_file from " ~ ref('usage_records')
+        ~ " union select present.source_file from " ~ ref('stg_usage__files')
+        ~ " as present where not exists (select 1 from " ~ ledger_state()
+        ~ " as counted where counted.stream = present.stream"
+        ~ " and counted.source_file = present.source_file)"
     ) -%}
     {%- set files_written = written.columns[0].values() | list -%}
 {%- endif %}
@@ -29,8 +35,8 @@
     and what the marts of rejected and unpriced usage take as the files
     present. Rebuilt whole on each run, but counted again only for the
     files this run wrote ledger rows for (new lines, carried-over records
-    classified again); the counts of the other files are those of the last
-    run.
+    classified again) and those back under usage_root after a run that did
+    not list them; the counts of the other files are those of the last run.
 #}
 with files_present as (
     select * from {{ ref('stg_usage__files') }}

@@ -314,7 +314,7 @@ def engines(tmp_path_factory):
         assert on_spark.success and not failed, (on_spark.exception, failed)
         if run_number == 1:
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
-            assert len(unit_tests) == 15 and all(str(r.status) == "pass" for r in unit_tests)
+            assert len(unit_tests) == 17 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
     return db, spark, base
 
