@@ -17,8 +17,7 @@ def test_bench_runs_and_the_pipeline_matches_the_hand_written_query(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| catch-up | 8,400 |" in report
     assert "| catch-up-30 | 14,000 |" in report
-    # a daily run writes what its data needs (and a new published file), never a copy of
-    # the whole history; the warehouse after it is measured beside it
+    # the disk a run takes beyond what it had is measured, beside the warehouse's size
     assert summary["daily"]["warehouse_bytes"] > 0
     assert "peak extra disk" in report
 
