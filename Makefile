@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark run test lint bench bench-curve docs clean destroy-billing-state
+.PHONY: setup setup-spark setup-duckdb1 run test lint bench bench-curve docs clean destroy-billing-state
 
 setup: $(STAMP)
 
@@ -23,13 +23,24 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt
 	touch $(SPARK_STAMP)
 
+# A DuckDB 1.x client beside the project (its own venv): the tests open the published
+# file with it, as BI drivers pinned to duckdb<2 do.
+DUCKDB1_VENV := .venv-duckdb1
+DUCKDB1_STAMP := $(DUCKDB1_VENV)/.installed
+setup-duckdb1: $(DUCKDB1_STAMP)
+
+$(DUCKDB1_STAMP): requirements-duckdb1.txt
+	$(PYTHON) -m venv $(DUCKDB1_VENV)
+	$(DUCKDB1_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-duckdb1.txt
+	touch $(DUCKDB1_STAMP)
+
 # Sample usage if there is none, the daily build, and a summary of the latest bills.
 run: setup
 	$(BIN)/billing demo
 
 # The whole suite: lint (Python and SQL), then pytest, which also runs dbt build
 # (unit tests, data tests, contracts) on hand-made fixtures, on DuckDB and on Spark.
-test: setup setup-spark lint
+test: setup setup-spark setup-duckdb1 lint
 	$(BIN)/pytest
 
 lint: setup

@@ -29,6 +29,9 @@ import duckdb
 
 from agent_billing.dbt_build import BuildResult, run_dbt_build
 
+# The published file's storage format: DuckDB 1.4 and later (2.x included) open it.
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
+
 
 class LockTimeout(Exception):
     """Another run held the lock for longer than we were willing to wait."""
@@ -264,7 +267,13 @@ def publish(db: Path) -> Path:
     staging = Path(name)
     staging.unlink()  # DuckDB creates the file itself
     try:
-        with duckdb.connect(str(staging)) as connection:
+        with duckdb.connect() as connection:
+            # a storage version every DuckDB client since 1.4 opens (BI drivers pin duckdb<2)
+            connection.execute(
+                f"attach '{sql_text(staging)}' as published "
+                f"(storage_version '{PUBLISHED_STORAGE_VERSION}')"
+            )
+            connection.execute("use published")
             connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
             # the marts are views of the ledger; the published file holds their rows
             tables = connection.execute(
@@ -281,7 +290,9 @@ def publish(db: Path) -> Path:
                 )
             _copy_comments(connection)
             connection.execute("detach warehouse")
-            connection.execute("checkpoint")
+            connection.execute("checkpoint published")
+            connection.execute("use memory")
+            connection.execute("detach published")
         _sync(staging)
         os.replace(staging, target)
         _sync(target.parent)

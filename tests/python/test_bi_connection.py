@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -151,3 +154,37 @@ def test_the_connection_cannot_lift_its_limits(engine, statement):
             )
         ).one()
     assert settings == (False, True, "read_only")
+
+
+DUCKDB1_PYTHON = Path(__file__).resolve().parents[2] / ".venv-duckdb1" / "bin" / "python"
+
+READ_WITH_DUCKDB1 = """
+import json, sys
+import duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+rows = connection.execute(
+    "select currency, sum(amount_due)::varchar, any_value(typeof(amount_due)) "
+    "from marts.daily_bills group by 1 order by 1"
+).fetchall()
+comment = connection.execute(
+    "select comment from duckdb_tables() where table_name = 'daily_bills'"
+).fetchone()[0]
+print(json.dumps({"version": duckdb.__version__, "rows": rows, "comment": comment}))
+"""
+
+
+def test_a_duckdb_1_client_reads_the_published_bills_exactly(analytics_bills):
+    """BI drivers pinned to duckdb<2 (Superset, Evidence) open the published file."""
+    assert DUCKDB1_PYTHON.is_file(), "make setup-duckdb1 creates the DuckDB 1.x client"
+    read = subprocess.run(
+        [str(DUCKDB1_PYTHON), "-c", READ_WITH_DUCKDB1, str(analytics_bills["published"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 0, read.stderr
+    seen = json.loads(read.stdout)
+    assert seen["version"].startswith("1.4.")
+    # the same totals as test_the_queries_an_analyst_runs, as exact DECIMAL(38,2)
+    assert seen["rows"] == [["CNY", "5.19", "DECIMAL(38,2)"], ["USD", "2.71", "DECIMAL(38,2)"]]
+    assert seen["comment"]
