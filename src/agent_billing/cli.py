@@ -1,9 +1,11 @@
-"""The `billing` command around `dbt build`: the daily job, publish, status, export, show, demo."""
+"""The `billing` command around `dbt build`: the daily job, publish, status, and what people
+read (show, statement, tenants, export), and the demo."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent_billing import daily_run, exports, report, sample_data
+from agent_billing import daily_run, exports, report, sample_data, statements
 from agent_billing.dbt_build import BuildResult, last_build_status
 from agent_billing.project import db_path, project_dir, sample_usage_root
 
@@ -61,9 +63,33 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--tenant", required=True, help="the tenant_id to export")
     export.add_argument("--out", required=True, help="folder to write the files into")
 
-    show = commands.add_parser("show", help="print a tenant's bill the way a person reads one")
+    show = commands.add_parser(
+        "show", help="print a tenant's bill of a day, or its statement of a month"
+    )
     show.add_argument("--tenant", required=True, help="the tenant_id")
-    show.add_argument("--date", help="the bill's day, YYYY-MM-DD (default: the tenant's latest)")
+    when = show.add_mutually_exclusive_group()
+    when.add_argument("--date", help="the bill's day, YYYY-MM-DD (default: the tenant's latest)")
+    when.add_argument("--month", help="the month's statement instead, YYYY-MM")
+    show.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for a person (default), json for scripts (amounts as exact decimal strings)",
+    )
+
+    statement = commands.add_parser(
+        "statement", help="write a tenant's monthly statement as an HTML or PDF document"
+    )
+    statement.add_argument("--tenant", required=True, help="the tenant_id")
+    statement.add_argument("--month", required=True, help="the month, YYYY-MM")
+    statement.add_argument(
+        "--out", required=True, help="the file to write: .html or .pdf (by its extension)"
+    )
+
+    tenant_list = commands.add_parser(
+        "tenants", help="list the tenants with a bill, with their last bill"
+    )
+    tenant_list.add_argument("--format", choices=("text", "json"), default="text")
 
     demo = commands.add_parser(
         "demo", help="generate sample usage if there is none, bill it, print the bills"
@@ -85,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return _export(args.tenant, Path(args.out))
     if args.command == "show":
-        return _show(args.tenant, args.date)
+        return _show(args.tenant, args.date, args.month, args.format)
+    if args.command == "statement":
+        return _statement(args.tenant, args.month, Path(args.out))
+    if args.command == "tenants":
+        return _tenants(args.format)
     return _demo(args.verbose)
 
 
@@ -274,12 +304,53 @@ def _export(tenant_id: str, out_dir: Path) -> int:
     return 0
 
 
-def _show(tenant_id: str, bill_date: str | None) -> int:
+def _show(tenant_id: str, bill_date: str | None, month: str | None, form: str) -> int:
+    published = daily_run.publish_path(db_path())
     try:
-        print(exports.format_bills(daily_run.publish_path(db_path()), tenant_id, bill_date))
+        if month is not None:
+            found = statements.load_statement(published, tenant_id, month)
+            text = statements.to_json(found) if form == "json" else statements.to_text(found)
+        elif form == "json":
+            text = exports.bills_json(published, tenant_id, bill_date)
+        else:
+            text = exports.format_bills(published, tenant_id, bill_date)
     except exports.ExportError as error:
         print(f"billing: {error}", file=sys.stderr)
         return 2
+    print(text)
+    return 0
+
+
+def _statement(tenant_id: str, month: str, out: Path) -> int:
+    try:
+        found = statements.load_statement(daily_run.publish_path(db_path()), tenant_id, month)
+        written = statements.write_statement(found, out)
+    except exports.ExportError as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
+    dues = ", ".join(f"{s.currency} {statements.money(s.amount_due)}" for s in found.sections)
+    state = "final" if found.is_final else "not final yet"
+    print(f"Statement of {month} for tenant {tenant_id} ({state}): {dues} -> {written}")
+    return 0
+
+
+def _tenants(form: str) -> int:
+    try:
+        rows = exports.tenants(daily_run.publish_path(db_path()))
+    except exports.ExportError as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
+    if form == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No bills yet.")
+    for row in rows:
+        dues = ", ".join(f"{c} {a}" for c, a in row["last_bill_amount_due"].items())
+        print(
+            f"{row['tenant_id']}: last bill {row['last_bill_date']} ({dues}), "
+            f"{row['bill_count']} bills"
+        )
     return 0
 
 

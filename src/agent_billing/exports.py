@@ -45,7 +45,7 @@ class ExportResult:
     amount_due: dict[str, str]
 
 
-def _open_published(published: Path) -> duckdb.DuckDBPyConnection:
+def open_published(published: Path) -> duckdb.DuckDBPyConnection:
     if not published.is_file():
         raise ExportError(
             f"no published bills at {published}: run 'billing run' (or 'billing publish') first"
@@ -62,7 +62,7 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
     written as quoted text, so that no tool reading them turns an amount into
     a float. Each file is written beside its final name and renamed into place.
     """
-    connection = _open_published(published)
+    connection = open_published(published)
     try:
         bills = connection.execute(
             "select count(*) from published.marts.daily_bills where tenant_id = ?", [tenant_id]
@@ -114,7 +114,7 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
             f"{table}.{kind}" for table in TENANT_TABLES for kind in ("parquet", "csv")
         ),
     }
-    _write_atomically(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    write_atomically(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return ExportResult(out_dir, row_counts, amount_due)
 
 
@@ -143,7 +143,7 @@ def _copy(connection: duckdb.DuckDBPyConnection, source: str, target: Path, opti
     os.replace(staging, target)
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def write_atomically(target: Path, text: str) -> None:
     staging = target.with_name(f".{target.name}.tmp")
     staging.write_text(text)
     os.replace(staging, target)
@@ -154,7 +154,95 @@ def _write_atomically(target: Path, text: str) -> None:
 
 def format_bills(published: Path, tenant_id: str, bill_date: str | None) -> str:
     """The tenant's bills of one day (default: its latest), one per currency, as text."""
-    connection = _open_published(published)
+    day, bills, lines = _day_bills(published, tenant_id, bill_date)
+    return "\n\n".join(
+        _format_bill(tenant_id, day, bill, [line for line in lines if line[0] == bill[0]])
+        for bill in bills
+    )
+
+
+def bills_json(published: Path, tenant_id: str, bill_date: str | None) -> str:
+    """The same bills for scripts: exact decimal strings, ISO 8601 dates and UTC instants."""
+    day, bills, lines = _day_bills(published, tenant_id, bill_date)
+    line_keys = (
+        "fee_type", "billing_item", "usage_date", "is_late", "quantity", "quantity_unit",
+        "unit_price", "pricing_unit", "amount_due",
+    )  # fmt: skip
+    document = {
+        "tenant_id": tenant_id,
+        "bill_date": day.isoformat(),
+        "bills": [
+            {
+                "currency": currency,
+                "amount_due": str(amount_due),
+                "total_amount": str(total_amount),
+                "line_count": line_count,
+                "issued_at": _utc(issued_at),
+                "billing_run_id": run_id,
+                "lines": [
+                    {key: _plain(value) for key, value in zip(line_keys, line[1:], strict=True)}
+                    for line in lines
+                    if line[0] == currency
+                ],
+            }
+            for currency, amount_due, total_amount, line_count, issued_at, run_id in bills
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def tenants(published: Path) -> list[dict[str, object]]:
+    """Every tenant with a bill: its last bill date and that bill's amount due per currency."""
+    connection = open_published(published)
+    try:
+        rows = connection.execute(
+            """
+            with last_bill as (
+                select tenant_id, max(bill_date) as last_bill_date, count(*) as bill_count
+                from published.marts.daily_bills
+                group by tenant_id
+            )
+            select
+                last_bill.tenant_id, last_bill.last_bill_date, last_bill.bill_count,
+                list(struct_pack(currency := bills.currency, amount_due := bills.amount_due)
+                    order by bills.currency)
+            from last_bill
+            inner join published.marts.daily_bills as bills
+                on bills.tenant_id = last_bill.tenant_id
+                and bills.bill_date = last_bill.last_bill_date
+            group by all
+            order by last_bill.tenant_id
+            """
+        ).fetchall()
+    finally:
+        connection.close()
+    return [
+        {
+            "tenant_id": tenant,
+            "last_bill_date": last.isoformat(),
+            "bill_count": count,
+            "last_bill_amount_due": {due["currency"]: str(due["amount_due"]) for due in dues},
+        }
+        for tenant, last, count, dues in rows
+    ]
+
+
+def _utc(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _day_bills(
+    published: Path, tenant_id: str, bill_date: str | None
+) -> tuple[dt.date, list[tuple], list[tuple]]:
+    connection = open_published(published)
     try:
         if bill_date is None:
             day = connection.execute(
@@ -194,10 +282,7 @@ def format_bills(published: Path, tenant_id: str, bill_date: str | None) -> str:
         ).fetchall()
     finally:
         connection.close()
-    return "\n\n".join(
-        _format_bill(tenant_id, day, bill, [line for line in lines if line[0] == bill[0]])
-        for bill in bills
-    )
+    return day, bills, lines
 
 
 def _format_bill(tenant_id: str, day: dt.date, bill: tuple, lines: list[tuple]) -> str:
