@@ -44,6 +44,7 @@ lines as (
         publishers.publisher_name,
         price_components.focus_pricing_unit,
         price_components.focus_consumed_unit,
+        price_components.quantity_per_pricing_unit,
         price_components.sku_meter,
         price_components.service_name,
         price_components.service_subcategory
@@ -121,6 +122,19 @@ final as (
             price_component,
             cast(price_effective_from as string)
         ) as {{ q('SkuPriceId') }},
+        {#- the same properties for every charge of a SkuPriceId (a JSON object) -#}
+        concat(
+            '{"BillingItem": ', {{ json_string('billing_item') }},
+            ', "CatalogItem": ', {{ json_string('catalog_item') }},
+            ', "PriceComponent": ', {{ json_string('price_component') }},
+            ', "ConsumedUnit": ', {{ json_string('focus_consumed_unit') }},
+            ', "ConsumedUnitsPerPricingUnit": ',
+            cast(quantity_per_pricing_unit as string),
+            ', "ListUnitPrice": ', cast(unit_price as string),
+            ', "PriceEffectiveFrom": ',
+            {{ json_string('cast(price_effective_from as string)') }},
+            '}'
+        ) as {{ q('SkuPriceDetails') }},
         sku_meter as {{ q('SkuMeter') }},
         bill_date as {{ q('x_BillDate') }},
         usage_date as {{ q('x_UsageDate') }},

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from agent_billing import workbook
 from agent_billing.daily_run import sql_text
 
 # The marts a tenant receives, the column that names the tenant, and the row order.
@@ -56,11 +57,14 @@ def open_published(published: Path) -> duckdb.DuckDBPyConnection:
 
 
 def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResult:
-    """Write the tenant's rows of each mart as Parquet and CSV into out_dir, and a manifest.
+    """Write the tenant's rows of each mart as Parquet and CSV, one workbook, and a manifest.
 
-    Parquet keeps the DECIMAL types. In the CSV files every DECIMAL column is
-    written as quoted text, so that no tool reading them turns an amount into
-    a float. Each file is written beside its final name and renamed into place.
+    Parquet keeps the DECIMAL types and UTC instants. CSV has no types: every
+    DECIMAL column is written as quoted text, so that no tool reading them turns
+    an amount into a float by itself, and instants as ISO 8601 UTC text
+    (2026-04-01T16:00:00Z). The workbook (bills.xlsx, one sheet per table) holds
+    amounts due as numbers formatted to the cent and exact amounts as text.
+    Each file is written beside its final name and renamed into place.
     """
     connection = open_published(published)
     try:
@@ -71,6 +75,7 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
             raise ExportError(f"no bill for tenant '{tenant_id}' in {published}")
         out_dir.mkdir(parents=True, exist_ok=True)
         row_counts: dict[str, int] = {}
+        sheets: dict[str, tuple[list[tuple[str, str]], list[tuple]]] = {}
         for table, (tenant_column, order) in TENANT_TABLES.items():
             connection.execute(
                 f"create or replace temp table export_rows as "
@@ -89,6 +94,10 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
                 + (f", force_quote ({text_columns[1]})" if text_columns[1] else "")
                 + ")",
             )
+            sheets[table] = (
+                _columns(connection, "export_rows"),
+                connection.execute("select * from export_rows").fetchall(),
+            )
         totals = connection.execute(
             """
             select currency, cast(sum(amount_due) as varchar), min(bill_date), max(bill_date)
@@ -101,6 +110,7 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
         ).fetchall()
     finally:
         connection.close()
+    workbook.write_workbook(out_dir / "bills.xlsx", sheets)
     amount_due = {currency: total for currency, total, _, _ in totals}
     manifest = {
         "tenant_id": tenant_id,
@@ -111,26 +121,42 @@ def export_tenant(published: Path, tenant_id: str, out_dir: Path) -> ExportResul
         "amount_due_by_currency": amount_due,
         "row_counts": row_counts,
         "files": sorted(
-            f"{table}.{kind}" for table in TENANT_TABLES for kind in ("parquet", "csv")
+            [f"{table}.{kind}" for table in TENANT_TABLES for kind in ("parquet", "csv")]
+            + ["bills.xlsx"]
         ),
     }
     write_atomically(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return ExportResult(out_dir, row_counts, amount_due)
 
 
-def _csv_select_list(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str]:
-    """The columns for the CSV file (DECIMALs cast to text) and the list of those to quote."""
-    columns = connection.execute(
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a temp table's columns, in order."""
+    return connection.execute(
         "select column_name, data_type from duckdb_columns() "
         "where database_name = 'temp' and table_name = ? order by column_index",
         [table],
     ).fetchall()
+
+
+def _csv_select_list(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[str, str]:
+    """The columns for the CSV file and the list of those to quote.
+
+    DECIMALs become their exact text, quoted; instants ISO 8601 in UTC with a Z
+    (whole seconds unless the instant has a fraction), as FOCUS asks.
+    """
     select, quoted = [], []
-    for name, data_type in columns:
+    for name, data_type in _columns(connection, table):
         identifier = '"' + name.replace('"', '""') + '"'
         if data_type.startswith("DECIMAL"):
             select.append(f"cast({identifier} as varchar) as {identifier}")
             quoted.append(identifier)
+        elif data_type == "TIMESTAMP WITH TIME ZONE":
+            utc = f"timezone('UTC', {identifier})"
+            select.append(
+                f"case when microsecond({utc}) % 1000000 = 0 "
+                f"then strftime({utc}, '%Y-%m-%dT%H:%M:%SZ') "
+                f"else strftime({utc}, '%Y-%m-%dT%H:%M:%S.%fZ') end as {identifier}"
+            )
         else:
             select.append(identifier)
     return ", ".join(select), ", ".join(quoted)

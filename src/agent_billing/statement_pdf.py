@@ -13,6 +13,7 @@ from fpdf.enums import Align
 from agent_billing.statements import (
     CurrencySection,
     Statement,
+    daily_bills_phrase,
     finality,
     money,
     price,
@@ -109,7 +110,7 @@ def _section(pdf: FPDF, section: CurrencySection) -> None:
             ("Smart voice fees, ASR and TTS (exact)", quantity(section.smart_voice_fee)),
             ("Of which late usage (amount due)", money(section.late_amount_due)),
             (
-                f"Total due ({currency}), {section.bill_count} daily bills",
+                f"Total due ({currency}), {daily_bills_phrase(section.bill_count)}",
                 money(section.amount_due),
             ),
         ],

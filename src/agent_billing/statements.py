@@ -210,6 +210,10 @@ def price(value: Decimal) -> str:
     return f"{whole}.{decimals.ljust(2, '0')}"
 
 
+def daily_bills_phrase(count: int) -> str:
+    return f"{count} daily bill{'' if count == 1 else 's'}"
+
+
 def finality(section: CurrencySection) -> str:
     if section.is_final:
         return "final: every day of the month is closed"
@@ -272,7 +276,7 @@ def to_text(statement: Statement) -> str:
             )
             out.append(f"  {cells}  {row[3].rjust(widths[3])}")
         out += [
-            f"  {section.bill_count} daily bills "
+            f"  {daily_bills_phrase(section.bill_count)} "
             f"({section.daily_bills[0].bill_date} to {section.daily_bills[-1].bill_date}), "
             f"{section.line_count} lines",
             f"  Late usage billed this month: {money(section.late_amount_due)}",
@@ -296,6 +300,7 @@ def to_html(statement: Statement) -> str:
     return template.render(
         statement=statement,
         finality=finality,
+        daily_bills_phrase=daily_bills_phrase,
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

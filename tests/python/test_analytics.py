@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 from conftest import analytics_billed_events, query, run_billing
+from openpyxl import load_workbook
 from reference_billing import catalog_items, expected_lines_by_bill
 
 D = Decimal
@@ -148,6 +150,31 @@ def test_a_late_charge_keeps_its_usage_day_as_charge_period(published):
             D("1.20"),
         )
     ]
+
+
+def test_sku_price_details_are_one_json_object_per_sku_price(published):
+    rows = query(
+        published,
+        'select "SkuPriceId", "SkuPriceDetails", "ListUnitPrice", "PricingUnit", '
+        '"x_BillingItem" from marts.focus_charges',
+    )
+    details: dict[str, set[str]] = defaultdict(set)
+    for sku_price_id, text, unit_price, _unit, billing_item in rows:
+        details[sku_price_id].add(text)
+        parsed = json.loads(text, parse_float=Decimal)
+        assert parsed["BillingItem"] == billing_item
+        assert parsed["ListUnitPrice"] == unit_price
+        assert sku_price_id.endswith("/" + parsed["PriceEffectiveFrom"])
+        assert all(key[0].isupper() and not key.startswith("F_") for key in parsed)
+    assert all(len(texts) == 1 for texts in details.values())  # shared by the SkuPriceId
+    # one unit of PricingUnit in consumed units, by the pricing page
+    per_unit = {
+        sku: json.loads(next(iter(texts)))["ConsumedUnitsPerPricingUnit"]
+        for sku, texts in details.items()
+    }
+    assert per_unit["llm/qwen-max/input/2020-01-01"] == 1_000_000  # per million tokens
+    assert per_unit["asr/google/audio/2020-01-01"] == 3600  # per hour of audio seconds
+    assert per_unit["tts/azure/characters/2020-01-01"] == 1000  # per thousand characters
 
 
 # --- statements ----------------------------------------------------------------------------
@@ -293,6 +320,66 @@ def test_export_csv_writes_amounts_as_quoted_text(analytics_bills, tmp_path):
     }
     # 5400.5 s of Google ASR: 5400.5 x 1.44 / 3600 = 2.1602, all 12 decimals kept, quoted
     assert '"2.160200000000"' in (out / "bill_line_items.csv").read_text()
+
+
+def test_export_csv_writes_instants_in_iso_8601_utc(analytics_bills, tmp_path):
+    out = tmp_path / "globex"
+    assert _export(analytics_bills, "globex", out).returncode == 0
+    rows = list(csv.DictReader((out / "focus_charges.csv").read_text().splitlines()))
+    # the bill day 2026-03-31 in Asia/Shanghai runs from 2026-03-30T16:00:00Z
+    periods = {
+        (row["ChargePeriodStart"], row["ChargePeriodEnd"])
+        for row in rows
+        if row["x_BillDate"] == "2026-03-31"
+    }
+    assert periods == {("2026-03-30T16:00:00Z", "2026-03-31T16:00:00Z")}
+    issued = [
+        row["issued_at"]
+        for row in csv.DictReader((out / "daily_bills.csv").read_text().splitlines())
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", i) for i in issued)
+
+
+def test_export_workbook_has_numbers_to_the_cent_and_exact_text(analytics_bills, tmp_path):
+    out = tmp_path / "globex"
+    assert _export(analytics_bills, "globex", out).returncode == 0
+    book = load_workbook(out / "bills.xlsx")
+    assert book.sheetnames == [
+        "daily_bills",
+        "bill_line_items",
+        "monthly_statements",
+        "focus_charges",
+        "agent_daily_costs",
+    ]
+    bills = book["daily_bills"]
+    header = [cell.value for cell in bills[1]]
+    due = header.index("amount_due")
+    total = header.index("total_amount")
+    day = header.index("bill_date")
+    cells = {
+        (row[day].value.date().isoformat(), row[header.index("currency")].value): row
+        for row in bills.iter_rows(min_row=2)
+    }
+    # the same amounts as the CSV above, as numbers shown to the cent
+    assert {key: row[due].value for key, row in cells.items()} == {
+        ("2026-03-31", "CNY"): 0.04,
+        ("2026-03-31", "USD"): 2.24,
+        ("2026-04-01", "USD"): 0.15,
+    }
+    for row in cells.values():
+        assert row[due].data_type == "n"
+        assert row[due].number_format == "#,##0.00"
+        assert row[day].number_format == "yyyy-mm-dd"
+        assert row[total].data_type == "s"  # 12 decimals: exact text
+    # Google ASR 5400.5 s x 1.44 / 3600 = 2.1602, every decimal kept
+    lines = book["bill_line_items"]
+    header = [cell.value for cell in lines[1]]
+    amounts = [row[header.index("amount")].value for row in lines.iter_rows(min_row=2)]
+    assert "2.160200000000" in amounts
+    # the other tenant nowhere
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            assert "acme" not in row, sheet.title
 
 
 def test_export_refuses_an_unknown_tenant_and_writes_nothing(analytics_bills, tmp_path):

@@ -235,7 +235,7 @@ def test_statement_pdf_text_has_the_amounts_of_the_marts(analytics_bills, tmp_pa
     assert "2026-04-01 2026-03-31 Qwen-Max input 500,000 tokens 1.20" in lines
     marts = mart_statement(analytics_bills, "acme", "2026-04")
     assert f"Of which late usage (amount due) {marts['CNY'][1]}" in lines
-    assert f"Total due (CNY), 1 daily bills {marts['CNY'][0]}" in lines
+    assert f"Total due (CNY), 1 daily bill {marts['CNY'][0]}" in lines
     assert marts["CNY"][0] == D("1.43")
 
 

@@ -46,6 +46,7 @@ final as (
         {{ q("ServiceSubcategory") }},
         {{ q("SkuId") }},
         {{ q("SkuPriceId") }},
+        {{ q("SkuPriceDetails") }},
         {{ q("SkuMeter") }},
         {{ q("x_BillDate") }},
         {{ q("x_UsageDate") }},

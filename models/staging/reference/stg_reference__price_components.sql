@@ -9,6 +9,7 @@ renamed as (
         fee_type,
         quantity_unit,
         pricing_unit,
+        quantity_per_pricing_unit,
         focus_pricing_unit,
         focus_consumed_unit,
         sku_meter,
