@@ -1,6 +1,6 @@
 {#
     Small functions that DuckDB and Spark spell differently, each in one
-    place: the models call these, never the engine's own spelling.
+    place: the models call these, never the engine’s own spelling.
 #}
 
 {#- An instant as ISO-8601 text in UTC, to the microsecond. -#}

@@ -46,7 +46,7 @@
 
 {#-
     Pre-hook of usage_records: a ledger written before files had
-    versions gets source_version 1 on every row (its records are the files'
+    versions gets source_version 1 on every row (its records are the files’
     first versions), so that the key (stream, source_file, source_version,
     source_line) matches its rows. DuckDB fills the new column with the
     default; nothing happens once the column exists.

@@ -1,5 +1,5 @@
 {#
-    The run's settings, each read and checked in one place. Models call these
+    The run’s settings, each read and checked in one place. Models call these
     accessors instead of var(): a bad value stops compilation with a message
     that names the var, and no value reaches SQL without passing its check.
     validate_billing_config() (on-run-start) runs every check, plus the ones

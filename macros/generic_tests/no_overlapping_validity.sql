@@ -1,5 +1,5 @@
 {#
-    Price seeds: for the same billing item (the partition columns), two rows'
+    Price seeds: for the same billing item (the partition columns), two rows’
     validity periods [effective_from, effective_to) must not overlap, or a
     day would have two prices. Each failing row names both seed rows.
 #}

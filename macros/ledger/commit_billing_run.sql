@@ -1,8 +1,8 @@
 {#
-    on-run-end: publish the run's ledger rows into the state, all or
+    on-run-end: publish the run’s ledger rows into the state, all or
     nothing (see the materialization ledger).
 
-    The run's rows are committed only when this invocation is a dbt build
+    The run’s rows are committed only when this invocation is a dbt build
     that built every ledger model and ran every test of them, and no node
     failed, errored or was skipped. Otherwise nothing is written and the
     log says why: the state stays as the last green build left it, and the
@@ -113,7 +113,7 @@
 {%- endmacro %}
 
 
-{#- The columns a run's rows and the state have in common, quoted. -#}
+{#- The columns a run’s rows and the state have in common, quoted. -#}
 {% macro ledger_commit_columns(step) -%}
     {%- set state_columns = adapter.get_columns_in_relation(step.state)
         | map(attribute='name') | map('lower') | list -%}

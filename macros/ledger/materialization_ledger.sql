@@ -1,9 +1,9 @@
 {#
     materialized='ledger': write and audit, never publish.
 
-    The model's SQL selects the rows this run adds to the ledger, or
-    replaces in it. They are built into the model's own relation (schema
-    audit), which the model's tests and the models downstream read. The
+    The model’s SQL selects the rows this run adds to the ledger, or
+    replaces in it. They are built into the model’s own relation (schema
+    audit), which the model’s tests and the models downstream read. The
     state kept across runs is the table of the same name in the schema
     ledger (see ledger_state): dbt creates it, empty, on a first build,
     adds the columns the model gains, and never writes its rows.
@@ -11,11 +11,11 @@
     node passed: so a plain dbt build with any failing model or test, or a
     process killed at any point, leaves the ledger as it was.
 
-    How the run's rows are committed follows incremental_strategy:
+    How the run’s rows are committed follows incremental_strategy:
       append          added (bills, lines: issued once)
       delete+insert   the rows of the state with the same unique_key and
                       matching the incremental_predicates are replaced
-      insert_overwrite  the state becomes the run's rows (a small table
+      insert_overwrite  the state becomes the run’s rows (a small table
                       rebuilt whole on each run)
 
     upgrade_from names a relation (schema.identifier) that held this state
@@ -47,7 +47,7 @@
 
 
 {#-
-    The state table exists and has every column of the run's rows: created
+    The state table exists and has every column of the run’s rows: created
     on a first build (empty, or as a copy of upgrade_from), then only ever
     given new columns. Columns are never dropped or retyped here.
 -#}

@@ -1,8 +1,8 @@
 {#
-    The pricing page's formulas, on quantities already summed over a day.
+    The pricing page’s formulas, on quantities already summed over a day.
     Every step stays DECIMAL: DuckDB turns any "/" with a DECIMAL into DOUBLE,
     so divisions are written as multiplications by exact decimal literals, and
-    ASR's division by 3600 is done on integers.
+    ASR’s division by 3600 is done on integers.
     Result: DECIMAL(38,12), exact for tokens and characters; for ASR rounded
     half away from zero at the 12th decimal.
 #}
@@ -66,7 +66,7 @@
     Spark has no integer division for 38-digit integers (div gives a
     64-bit long, too small for these products), so the quotient is a
     decimal division floored. It is still exact: (n + 1800) / 3600 has a
-    fractional part k / 3600 <= 0.99973, which Spark's rounding of the
+    fractional part k / 3600 <= 0.99973, which Spark’s rounding of the
     quotient to 6 decimals cannot carry to the next integer.
 -#}
 {% macro spark__per_3600_in_e12(units_times_3600) -%}
@@ -92,7 +92,7 @@
 
 
 {#-
-    amount rounded half away from zero to the currency's minor unit. The
+    amount rounded half away from zero to the currency’s minor unit. The
     currencies seed is tested to hold minor units of 0 or 2 only; the column
     is DECIMAL(38,2) either way.
 -#}
@@ -107,7 +107,7 @@
 
 
 {#-
-    A line's quantity in its pricing unit (FOCUS PricingQuantity): millions
+    A line’s quantity in its pricing unit (FOCUS PricingQuantity): millions
     of tokens, hours of audio, thousands of characters. Exact for tokens and
     characters; hours are seconds / 3600 rounded half away from zero at the
     12th decimal, computed on integers like asr_amount.

@@ -1,7 +1,7 @@
 {#
     Billed events summed per grain (plus stream and catalog item), then one
-    row per billing item: a language-model event counts towards its model's
-    input and output items, an ASR event towards its vendor's audio item, a
+    row per billing item: a language-model event counts towards its model’s
+    input and output items, an ASR event towards its vendor’s audio item, a
     TTS event towards its characters item. event_count counts the events
     with a quantity above zero for that item.
 

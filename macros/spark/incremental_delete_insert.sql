@@ -6,13 +6,13 @@
     Hudi), which a plain local Spark does not have. The ledger replaces the
     rows of the keys it reclassifies, so on Spark the table is rewritten:
     kept rows (those not replaced) plus the new rows go to a work table,
-    which then overwrites the ledger. Like dbt-duckdb's delete+insert, a row
+    which then overwrites the ledger. Like dbt-duckdb’s delete+insert, a row
     is replaced when its unique_key is in the new rows and it satisfies the
     incremental_predicates (which name the ledger DBT_INCREMENTAL_TARGET).
 
-    The two dbt-spark macros below are dbt-spark's own (1.11.0) with
-    delete+insert added; the project's macros take precedence over the
-    adapter's.
+    The two dbt-spark macros below are dbt-spark’s own (1.11.0) with
+    delete+insert added; the project’s macros take precedence over the
+    adapter’s.
 #}
 
 {% macro spark_delete_insert_sql(source, target, unique_key, incremental_predicates) %}

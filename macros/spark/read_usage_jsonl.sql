@@ -41,7 +41,7 @@
 
 
 {#-
-    .jsonl.gz: Spark's text source decompresses each file whole (wholetext),
+    .jsonl.gz: Spark’s text source decompresses each file whole (wholetext),
     keeping its bytes as they are; the lines are split as for .jsonl.
 -#}
 {% macro spark__read_usage_jsonl_gz(spec, files) -%}
@@ -78,10 +78,10 @@
 
 
 {#-
-    Lines from (source_file, content) rows as DuckDB's twin splits them: a
+    Lines from (source_file, content) rows as DuckDB’s twin splits them: a
     file that is UTF-8 as text (a BOM dropped), any other on bytes, through
     their hex digits ("7B 22 ... " split on "0A "), a line that is not UTF-8
-    written with DuckDB's escapes (\xNN for bytes outside printable ASCII,
+    written with DuckDB’s escapes (\xNN for bytes outside printable ASCII,
     and for the quote, the apostrophe and the backslash).
 -#}
 {% macro spark_text_lines(files_sql) -%}
@@ -139,7 +139,7 @@
 
 {#- Records from lines (source_file, source_line, is_valid_text, raw_record, is_last). -#}
 {% macro spark_json_records(spec, lines_sql, source_format) -%}
-    {#- Spark's JSON reader would also take 'single-quoted' text; DuckDB's not. -#}
+    {#- Spark’s JSON reader would also take 'single-quoted' text; DuckDB’s not. -#}
     {%- set options = "map('allowSingleQuotes', 'false')" -%}
     select
         '{{ source_format }}' as source_format,

@@ -1,6 +1,6 @@
 {# Reading Parquet usage files on Spark: typed columns, checked against the contract. #}
 
-{#- Spark's type names, as the DuckDB names parquet_type_fits knows. -#}
+{#- Spark’s type names, as the DuckDB names parquet_type_fits knows. -#}
 {% macro spark_parquet_type_name(spark_type) -%}
     {%- set type_name = spark_type | upper -%}
     {%- set names = {
@@ -14,7 +14,7 @@
 {#-
     A Parquet column as text, as DuckDB renders it: doubles through
     spark_number_text; an instant (a
-    timestamp adjusted to UTC) gets DuckDB's +00 offset, a local timestamp
+    timestamp adjusted to UTC) gets DuckDB’s +00 offset, a local timestamp
     (TIMESTAMP_NTZ) none.
 -#}
 {% macro spark_parquet_column_text(column, type_name) -%}
@@ -30,7 +30,7 @@
 
 
 {#-
-    A double's text as DuckDB writes it (the shortest digits, like Python's
+    A double’s text as DuckDB writes it (the shortest digits, like Python’s
     repr): plain digits from 1e-4 to below 1e16 (0.0005, 10000000.0), else
     1e-07 or 1.5e+300. Spark (Java) writes E notation below 1e-3 and from 1e7
     (5.0E-4, 1.0E7), for a Parquet double and for a JSON number read as text.

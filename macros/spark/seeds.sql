@@ -3,7 +3,7 @@
     through Python: a decimal becomes a float on its way to Spark, and an
     empty cell the text 'None'. Prices must arrive exact and "no price"
     must stay null, so each value is written as a text literal cast to the
-    column's type, and an empty cell as null.
+    column’s type, and an empty cell as null.
 #}
 {% macro spark__load_csv_rows(model, agate_table) %}
     {%- set batch_size = get_batch_size() -%}

@@ -24,7 +24,7 @@
     (cast({{ day }} as timestamp) at time zone {{ billing_timezone_literal() }})
 {%- endmacro %}
 
-{#- Spark's timestamp is an instant shown in the session zone (UTC). -#}
+{#- Spark’s timestamp is an instant shown in the session zone (UTC). -#}
 {% macro spark__billing_day(instant) -%}
     cast(from_utc_timestamp({{ instant }}, {{ billing_timezone_literal() }}) as date)
 {%- endmacro %}

@@ -156,7 +156,7 @@
     .jsonl.gz: the listing made sure each is a whole gzip stream of UTF-8
     text. read_csv decompresses it as lines of one column (no quoting, a
     NUL delimiter, which UTF-8 JSON never holds), numbered by ordinality
-    (blank lines kept, so numbers match the file's lines).
+    (blank lines kept, so numbers match the file’s lines).
 -#}
 {% macro duckdb__read_usage_jsonl_gz(spec, files) -%}
     {%- set line_reads = [] -%}

@@ -2,17 +2,17 @@
     One row per raw record of a usage stream: every non-blank line of its
     JSON Lines files (.jsonl, .jsonl.gz), every row of its Parquet files, and
     one record for each file that is not read (unsupported_format,
-    unreadable_file, invalid_encoding), from the files of this run's listing
+    unreadable_file, invalid_encoding), from the files of this run’s listing
     (stg_usage__files) that are new or changed.
 
     Columns: source_format, source_file (the path relative to usage_root),
     source_version (how many times the file was found rewritten, plus one),
     source_line (1-based line or row number; 0 for a file-level record),
-    raw_record (the line's text, bytes that are not UTF-8 written as \xNN;
+    raw_record (the line’s text, bytes that are not UTF-8 written as \xNN;
     for Parquet, built later only for records that are rejected),
     record_error, then each contract column as text.
 
-    record_error, first that applies: the file's problem; invalid_encoding
+    record_error, first that applies: the file’s problem; invalid_encoding
     (a line that is not UTF-8, every line of a UTF-16 file); incomplete_line
     (the last line of a file, without a newline, that is not a JSON object:
     still being written, kept pending); malformed_record (not a JSON
@@ -20,7 +20,7 @@
     invalid_tenant_id (not a string or an integer); schema_mismatch (every
     row of a Parquet file whose columns do not fit the contract).
 
-    JSON values are taken as written: a string's text, an integer's digits,
+    JSON values are taken as written: a string’s text, an integer’s digits,
     and for any other number the token as it stands in the line (never
     through a double).
 #}
@@ -120,15 +120,15 @@
 
 {#-
     Lines as text, whatever their bytes: from (source_file, content, is_text,
-    is_utf16) rows, where content is a whole file's text when it is UTF-8
+    is_utf16) rows, where content is a whole file’s text when it is UTF-8
     (is_text) and else its bytes with every byte outside printable ASCII
-    written \xNN (how DuckDB and this macro's Spark twin render bytes), one
+    written \xNN (how DuckDB and this macro’s Spark twin render bytes), one
     row per non-blank line: source_line, raw_record, is_valid_text, is_last
-    (the file's last line, not ended by a newline).
+    (the file’s last line, not ended by a newline).
 -#}
 
 
-{#- The record's fields from its text: shared by both engines' readers. -#}
+{#- The record’s fields from its text: shared by both engines’ readers. -#}
 {% macro usage_json_fields(spec) -%}
     {%- set id_errors = [] -%}
     case

@@ -74,7 +74,7 @@
 {#-
     Spark reads a text without offset in the session zone, pinned to UTC, as
     DuckDB does. Two forms DuckDB reads and Spark does not are brought to
-    Spark's: minutes without seconds before an offset (10:00+08:00) get
+    Spark’s: minutes without seconds before an offset (10:00+08:00) get
     ":00"; 24:00 (the end of a day, seconds and fraction zero) is 00:00 of
     the next day.
 -#}

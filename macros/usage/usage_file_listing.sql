@@ -39,7 +39,7 @@
 {%- endmacro %}
 
 
-{#- A file's path relative to usage_root: its identity in the ledger. -#}
+{#- A file’s path relative to usage_root: its identity in the ledger. -#}
 {% macro usage_relative_path(path_sql) -%}
     {{ return(adapter.dispatch('usage_relative_path', 'agent_billing')(path_sql)) }}
 {%- endmacro %}
@@ -68,7 +68,7 @@
 {%- endmacro %}
 
 
-{#- A file name that DuckDB's readers match as itself (no pattern). -#}
+{#- A file name that DuckDB’s readers match as itself (no pattern). -#}
 {% macro duckdb_path_literal(path) -%}
     {%- set escaped = namespace(text='') -%}
     {%- for character in path -%}
@@ -89,7 +89,7 @@
 
 {#-
     usage_root as Spark writes the paths it lists: file:/absolute/path for
-    a local folder (a relative root is resolved from the JVM's working
+    a local folder (a relative root is resolved from the JVM’s working
     directory, as Spark does), or the root as given when it has a scheme
     (s3a://, abfss://, hdfs://).
 -#}
@@ -119,7 +119,7 @@
 {#-
     Spark lists the files with its binaryFile source (contents are not read;
     names starting with "." or "_" are skipped, as on DuckDB). A root with
-    none of llm/, asr/, tts/ fails here with Spark's PATH_NOT_FOUND, naming
+    none of llm/, asr/, tts/ fails here with Spark’s PATH_NOT_FOUND, naming
     the path. Parquet and gzip files new or changed since the ledger saw
     them are checked for their magic bytes.
 -#}

@@ -1,6 +1,6 @@
 {#
-    The contract's raw usage streams: the columns each file must carry, and
-    what a Parquet column's type may be for its value to be read as text.
+    The contract’s raw usage streams: the columns each file must carry, and
+    what a Parquet column’s type may be for its value to be read as text.
 #}
 {% macro usage_stream_spec(stream) -%}
     {%- set specs = {

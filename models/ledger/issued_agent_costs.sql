@@ -9,11 +9,11 @@
     lines by the run that issues them, append-only like them
     (marts.agent_daily_costs shows them).
 
-    Each agent's quantities are summed like the bill's (same macro), then
-    priced with the line's unit price by the bills' formulas. For tokens and
-    characters that exact amount is the agent's share to the last digit, and
-    the agents of a line add up to the line's amount. For ASR each agent's
-    amount is rounded at the 12th decimal, like the line's, so the two can
+    Each agent’s quantities are summed like the bill’s (same macro), then
+    priced with the line’s unit price by the bills’ formulas. For tokens and
+    characters that exact amount is the agent’s share to the last digit, and
+    the agents of a line add up to the line’s amount. For ASR each agent’s
+    amount is rounded at the 12th decimal, like the line’s, so the two can
     differ by a few 1e-12; those units go, one each, to the agents with the
     largest quantities, so that the agents of every line add up exactly to
     its amount. amount_due stays on the bill line: cents are not split.
@@ -78,7 +78,7 @@ agent_items as (
     where agent_item_quantities.quantity > 0
 ),
 
-{# The line's amount minus its agents' rounded amounts, in units of 1e-12. #}
+{# The line’s amount minus its agents’ rounded amounts, in units of 1e-12. #}
 residuals as (
     select
         *,

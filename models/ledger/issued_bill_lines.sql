@@ -9,11 +9,11 @@
     ledger/usage_records) and never changes a line issued before.
     marts.bill_line_items shows them.
 
-    The events' quantities are summed per tenant, day and billing item
+    The events’ quantities are summed per tenant, day and billing item
     first, then priced once per line with the price in force on usage_date
-    (the pricing page's formulas, see macros/pricing/billing_amounts.sql).
+    (the pricing page’s formulas, see macros/pricing/billing_amounts.sql).
     A line exists only where its quantity is above zero. Late usage (its day
-    closed by an earlier run) lands on the bill of the run's billing_date, as
+    closed by an earlier run) lands on the bill of the run’s billing_date, as
     lines of its own usage_date with is_late = true.
 #}
 with billed_events as (

@@ -7,7 +7,7 @@
     One row per bill: bill date, tenant and currency. Append-only: a bill is
     issued once, with all its lines, by the run that closes its day, and
     never changes (marts.daily_bills shows them). A bill sums its lines: the fees and total_amount are exact
-    (12 decimals), amount_due is the sum of the lines' amounts due (each
+    (12 decimals), amount_due is the sum of the lines’ amounts due (each
     already rounded to the minor unit).
 #}
 with bill_line_items as (

@@ -10,10 +10,10 @@
     in _billing__models.yml and docs/analysts-and-bi.md. In short: a tenant is both the
     billing account and the sub-account; a daily bill is the invoice and
     its day the billing period; the usage day is the charge period;
-    BilledCost and EffectiveCost are the line's amount_due, ListCost and
+    BilledCost and EffectiveCost are the line’s amount_due, ListCost and
     ContractedCost its exact amount (no discounts exist); columns of the
     specification that do not apply (commitments, regions, resources) are
-    left out rather than filled with nulls. x_ columns are this project's.
+    left out rather than filled with nulls. x_ columns are this project’s.
 
     FOCUS column names are PascalCase; they are quoted so that every engine
     keeps their case.
@@ -122,7 +122,7 @@ final as (
             price_component,
             cast(price_effective_from as string)
         ) as {{ q('SkuPriceId') }},
-        {#- the same properties for every charge of a SkuPriceId (a JSON object) -#}
+        {#- the properties every charge of a SkuPriceId shares, as JSON -#}
         concat(
             '{"BillingItem": ', {{ json_string('billing_item') }},
             ', "CatalogItem": ', {{ json_string('catalog_item') }},

@@ -25,7 +25,7 @@
         (catalog_version) or when they have aged past the late window.
     Billed, duplicate and rejected records are final and never touched again.
 
-    Status, in the contract's order of precedence:
+    Status, in the contract’s order of precedence:
       0. pending      incomplete_line: the last line of a file, without a
                       newline, that is not a JSON object (its producer may
                       still be writing it). Read again when the file grows;
@@ -56,7 +56,7 @@
     Cost: nearly every id has one record. The order of deliveries is worked
     out only for the records whose id may have another record (a narrow
     count by a hash of the id, made exact below), and only those are
-    compared with their first delivery; the other records are their id's
+    compared with their first delivery; the other records are their id’s
     first and only delivery.
 #}
 
@@ -342,7 +342,7 @@ shared_id_deliveries as (
     from shared_id_records
 ),
 
-{# The record each copy is compared with: its id's first delivery. #}
+{# The record each copy is compared with: its id’s first delivery. #}
 first_deliveries as (
     select
         stream,

@@ -1,11 +1,13 @@
-"""`dbt docs generate` (what `make docs` runs) shows every mart and every column described."""
+"""`dbt docs generate` (what `make docs` runs) shows every mart and every column described,
+opens on the project's overview, and shows model code the Code pane can highlight."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
-from conftest import run_dbt
+from conftest import REPO, run_dbt
 
 
 def test_every_mart_and_ledger_column_is_described(analytics_bills, tmp_path):
@@ -47,8 +49,26 @@ def test_every_mart_and_ledger_column_is_described(analytics_bills, tmp_path):
     }
     assert documented["focus_charges"] >= 40
 
+    # the site opens on the project's own overview, not dbt's welcome page
+    overview = manifest["docs"]["doc.agent_billing.__overview__"]["block_contents"]
+    assert "Where to start" in overview and "daily_bills" in overview
+
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
     assert {"billing_dashboard", "tenant_export", "finops_focus_feed"} <= set(exposures)
     assert (
         "model.agent_billing.focus_charges" in exposures["finops_focus_feed"]["depends_on"]["nodes"]
     )
+
+
+# dbt docs' Code pane highlights model and macro source as SQL: an apostrophe left open inside
+# a Jinja comment (a possessive like "the run's") turns the rest of the file into one string.
+POSSESSIVE = re.compile(r"(?<=\w)'(?=(s|t|ll|re|ve|d)\b)|(?<=s)'(?=[\s,.;:)])")
+
+
+def test_no_jinja_comment_holds_an_apostrophe_the_code_pane_misreads():
+    found = []
+    for path in sorted([*REPO.glob("models/**/*.sql"), *REPO.glob("macros/**/*.sql")]):
+        for comment in re.findall(r"\{#.*?#\}", path.read_text(), flags=re.S):
+            if POSSESSIVE.search(comment) or comment.count("'") % 2:
+                found.append(str(path.relative_to(REPO)))
+    assert found == []

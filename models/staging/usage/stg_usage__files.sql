@@ -1,5 +1,5 @@
 {#
-    The run's listing of usage files: one row per file under
+    The run’s listing of usage files: one row per file under
     usage_root/{llm,asr,tts}/, taken once, when the run starts (this model
     runs first; every model that reads usage reads exactly the files listed
     here, by path). A file that lands later waits for the next run.
