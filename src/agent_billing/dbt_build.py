@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent_billing.progress import Progress
 from agent_billing.project import db_path, dbt_executable, project_dir
 
 
@@ -65,9 +66,9 @@ def run_dbt_build(
         BILLING_DATE="" if billing_date is None else str(billing_date),
         BILLING_USAGE_ROOT="" if usage_root is None else str(usage_root),
     )
-    command = [dbt_executable()]
-    if quiet:
-        command.append("--quiet")
+    # JSON log events: the run reads progress from them and keeps the errors (what
+    # --quiet would print); --verbose echoes every event's message
+    command = [dbt_executable(), "--log-format", "json", "--no-use-colors"]
     command += [
         "build",
         # unit tests check the SQL, not the data: they run in CI (make test), as dbt
@@ -82,7 +83,8 @@ def run_dbt_build(
         json.dumps(dbt_vars),
     ]
     started = time.time()
-    returncode, output = _run_echoed(command, database.parent, env, echo_live=not quiet)
+    progress = Progress(sys.stderr) if quiet else None
+    returncode, output = _run_echoed(command, database.parent, env, not quiet, progress)
     refusal = _refusal(output) if returncode != 0 else None
     if quiet and refusal is None:
         sys.stdout.write(output)  # with --quiet, dbt prints only errors
@@ -103,9 +105,15 @@ def run_dbt_build(
 
 
 def _run_echoed(
-    command: list[str], cwd: Path, env: dict[str, str], echo_live: bool
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    echo_live: bool,
+    progress: Progress | None = None,
 ) -> tuple[int, str]:
-    """Runs dbt, keeping what it prints (and echoing it as it comes when echo_live).
+    """Runs dbt (JSON log lines), returning its errors' messages and any line that is
+    not an event (a traceback); echoes every message as it comes when echo_live, and
+    feeds progress.
 
     dbt never outlives this process: if it is stopped (a signal raised as an exception
     here), dbt is stopped and waited for before the exception goes on; and on Linux the
@@ -124,14 +132,31 @@ def _run_echoed(
         assert process.stdout is not None
         try:
             for line in process.stdout:
-                lines.append(line)
+                name, level, message, data = _event(line)
+                if name is None or level == "error":
+                    lines.append(message + "\n")
                 if echo_live:
-                    sys.stdout.write(line)
+                    sys.stdout.write(message + "\n")
                     sys.stdout.flush()
+                if progress is not None and name is not None:
+                    progress.event(name, data, message)
         except BaseException:
             _stop(process)
             raise
+        finally:
+            if progress is not None:
+                progress.finish()
     return process.returncode, "".join(lines)
+
+
+def _event(line: str) -> tuple[str | None, str, str, dict]:
+    """(name, level, message, data) of a dbt JSON log line; (None, '', line, {}) otherwise."""
+    try:
+        event = json.loads(line)
+        info = event["info"]
+        return info["name"], info.get("level", ""), info.get("msg", ""), event.get("data", {})
+    except (ValueError, KeyError, TypeError):
+        return None, "", line.rstrip("\n"), {}
 
 
 def _stop(process: subprocess.Popen, grace_seconds: float = 30) -> None:

@@ -8,6 +8,7 @@ Expected bills come from reference_billing.py (Python decimals), never from the 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,14 @@ def days(tmp_path_factory):
 def test_each_day_is_billed_by_the_hand_computation(days):
     _, db, _ = days
     assert bill_lines(db) == _expected_for({"2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04"})
+
+
+def test_a_run_reports_progress_on_stderr_and_its_summary_on_stdout(days):
+    run = days[2]["day1"]
+    steps = re.findall(r"billing: dbt build (\d+)/(\d+) steps done", run.stderr)
+    assert steps and steps[-1][0] == steps[-1][1] and int(steps[-1][1]) > 100
+    assert "steps done" not in run.stdout
+    assert run.stdout.startswith("Closed every day up to 2026-04-01")
 
 
 def test_late_usage_is_a_late_line_on_the_next_bill(days):
