@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_billing.progress import Progress
-from agent_billing.project import db_path, dbt_executable, project_dir
+from agent_billing.project import db_path, dbt_executable, project_dir, target_dir
 
 
 @dataclass
@@ -89,7 +89,7 @@ def run_dbt_build(
     if quiet and refusal is None:
         sys.stdout.write(output)  # with --quiet, dbt prints only errors
         sys.stdout.flush()
-    run_results = root / "target" / "run_results.json"
+    run_results = target_dir(root) / "run_results.json"
     if not run_results.is_file() or run_results.stat().st_mtime < started:
         # dbt stopped before writing this build's results: the file is an earlier build's
         return BuildResult(returncode, refusal=refusal, output=output)
@@ -195,9 +195,9 @@ def _invocation_id(path: Path) -> str | None:
 
 def last_build_status(root: Path) -> tuple[bool, str]:
     """Whether the last `dbt build` in the project was fully green, and why not."""
-    path = root / "target" / "run_results.json"
+    path = target_dir(root) / "run_results.json"
     if not path.is_file():
-        return False, "no dbt run results (target/run_results.json): run dbt build first"
+        return False, f"no dbt run results ({path}): run dbt build first"
     content = json.loads(path.read_text())
     if content.get("args", {}).get("which") != "build":
         return False, "the last dbt command was not a build"

@@ -21,6 +21,13 @@ def project_dir() -> Path:
     )
 
 
+def target_dir(root: Path | None = None) -> Path:
+    """dbt's target folder (manifest, run results): DBT_TARGET_PATH as dbt reads it
+    (relative to the project), else target/ in the project."""
+    root = root or project_dir()
+    return root / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def db_path() -> Path:
     """The DuckDB file dbt builds into (BILLING_DB_PATH)."""
     configured = os.environ.get("BILLING_DB_PATH")

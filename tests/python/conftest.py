@@ -16,6 +16,30 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BILLING = str(Path(sys.executable).parent / "billing")
 
+# Under pytest-xdist each worker gives dbt (and `billing`, `mf`) its own target and log
+# folders: two builds in the same project never share run_results.json or the parse cache.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER:
+    os.environ.setdefault("DBT_TARGET_PATH", f"target/{_WORKER}")
+    os.environ.setdefault("DBT_LOG_PATH", str(REPO / "logs" / _WORKER))
+
+# Modules that share the session fixture analytics_bills run on one worker, so that it is
+# built once; every other module is a group of its own (its module fixtures built once).
+ANALYTICS_MODULES = {
+    "test_analytics",
+    "test_bi_connection",
+    "test_docs",
+    "test_semantic_layer",
+    "test_statements",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if item.module else item.nodeid
+        group = "analytics" if module in ANALYTICS_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 def write_jsonl(path: Path, records: list) -> None:
     """One line per record: dicts become JSON, strings are written as they are."""

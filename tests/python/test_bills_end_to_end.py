@@ -17,6 +17,8 @@ import pytest
 from conftest import REPO, column_types, query, run_billing, write_jsonl, write_parquet
 from reference_billing import expected_bills
 
+from agent_billing.project import target_dir
+
 BILLING_DATE = "2026-01-06"
 
 # tenant "acme" uses CNY and USD items; "globex" only USD; "initech" only CNY.
@@ -325,7 +327,7 @@ def test_plain_dbt_build_runs_every_unit_test_and_passes(tmp_path):
         [dbt, "build", "--vars", dbt_vars], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    results = json.loads((REPO / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((target_dir(REPO) / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
     assert len(unit_tests) == 17
     assert {r["status"] for r in unit_tests} == {"pass"}
