@@ -34,11 +34,27 @@ ANALYTICS_MODULES = {
 }
 
 
+# tryfirst: xdist's own hook turns the marker into the group suffix of the node id, so the
+# markers must be there before it runs (else every test is a group of its own and a module
+# fixture is built on both workers)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__ if item.module else item.nodeid
         group = "analytics" if module in ANALYTICS_MODULES else module
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """Every test a worker collected must carry its group: stop if xdist dropped them."""
+    if node.config.getvalue("dist") == "loadgroup":
+        ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
+        if ungrouped:
+            pytest.exit(
+                f"pytest-xdist did not group {len(ungrouped)} tests (first: {ungrouped[0]}),"
+                " so module fixtures would be built on every worker: see requirements.in",
+                returncode=3,
+            )
 
 
 def write_jsonl(path: Path, records: list) -> None:
