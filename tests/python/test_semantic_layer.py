@@ -19,14 +19,39 @@ from conftest import REPO, query
 
 D = Decimal
 MF = str(Path(sys.executable).parent / "mf")
+DBT = str(Path(sys.executable).parent / "dbt")
 
 
-def mf_query(analytics_bills, tmp_path, metrics: str, group_by: str) -> list[dict[str, str]]:
+@pytest.fixture(scope="module")
+def mf_env(analytics_bills) -> dict[str, str]:
+    """The environment of a user's `mf query` on the fixture's warehouse.
+
+    MetricFlow reads the semantic manifest from target/ of the project whatever
+    DBT_TARGET_PATH says (conftest gives each pytest worker its own target folder), so
+    the project is parsed into target/ first, as a user's own dbt build leaves it.
+    """
+    env = {name: value for name, value in os.environ.items() if name != "DBT_TARGET_PATH"}
+    env["BILLING_DB_PATH"] = str(analytics_bills["db"])
+    parsed = subprocess.run(
+        [DBT, "parse", "--quiet"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    assert (REPO / "target" / "semantic_manifest.json").is_file()
+    return env
+
+
+def mf_query(mf_env, tmp_path, metrics: str, group_by: str) -> list[dict[str, str]]:
     out = tmp_path / "result.csv"
     result = subprocess.run(
         [MF, "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)],
         cwd=REPO,
-        env={**os.environ, "BILLING_DB_PATH": str(analytics_bills["db"])},
+        env=mf_env,
         capture_output=True,
         text=True,
         check=False,
@@ -37,9 +62,9 @@ def mf_query(analytics_bills, tmp_path, metrics: str, group_by: str) -> list[dic
 
 
 @pytest.fixture(scope="module")
-def bills_by_day(analytics_bills, tmp_path_factory):
+def bills_by_day(mf_env, tmp_path_factory):
     return mf_query(
-        analytics_bills,
+        mf_env,
         tmp_path_factory.mktemp("mf"),
         "amount_due,total_amount,bill_count",
         "metric_time__day,bill__currency",
@@ -75,9 +100,9 @@ def test_amount_due_and_bill_count_per_day_and_currency(analytics_bills, bills_b
     assert exact == {(day, currency): total for day, currency, _, _, total in in_sql}
 
 
-def test_usage_quantities_per_day(analytics_bills, tmp_path):
+def test_usage_quantities_per_day(mf_env, tmp_path):
     rows = mf_query(
-        analytics_bills,
+        mf_env,
         tmp_path,
         "billed_tokens,audio_hours,tts_characters",
         "metric_time__day",
