@@ -294,19 +294,18 @@ def engines(tmp_path_factory):
         try:
             on_spark = _spark_build(
                 base,
-                # the dbt unit tests run on Spark once, with the first build; every data
-                # test with the first and the last. The middle build makes the state the
-                # last one reads: it runs the tests of the ledger models (without them
-                # nothing would be committed), and leaves out, for make test's time, those
-                # of the seeds and of the marts (views of what was committed before)
-                *(["--exclude-resource-type", "unit_test"] if run_number > 1 else []),
+                # the dbt unit tests and the tests of the seeds (the same CSV files every
+                # run) run on Spark once, with the first build; every other data test runs
+                # with every build (without the tests of the ledger models nothing would
+                # be committed)
                 *(
                     [
+                        "--exclude-resource-type",
+                        "unit_test",
                         "--exclude",
-                        "path:models/marts,resource_type:test",
                         "path:seeds,resource_type:test",
                     ]
-                    if run_number == 2
+                    if run_number > 1
                     else []
                 ),
                 "--vars",
