@@ -22,6 +22,12 @@ MF = str(Path(sys.executable).parent / "mf")
 DBT = str(Path(sys.executable).parent / "dbt")
 
 
+def _in_project(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=300
+    )
+
+
 @pytest.fixture(scope="module")
 def mf_env(analytics_bills) -> dict[str, str]:
     """The environment of a user's `mf query` on the fixture's warehouse.
@@ -32,15 +38,7 @@ def mf_env(analytics_bills) -> dict[str, str]:
     """
     env = {name: value for name, value in os.environ.items() if name != "DBT_TARGET_PATH"}
     env["BILLING_DB_PATH"] = str(analytics_bills["db"])
-    parsed = subprocess.run(
-        [DBT, "parse", "--quiet"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    parsed = _in_project([DBT, "parse", "--quiet"], env)
     assert parsed.returncode == 0, parsed.stdout + parsed.stderr
     assert (REPO / "target" / "semantic_manifest.json").is_file()
     return env
@@ -48,14 +46,8 @@ def mf_env(analytics_bills) -> dict[str, str]:
 
 def mf_query(mf_env, tmp_path, metrics: str, group_by: str) -> list[dict[str, str]]:
     out = tmp_path / "result.csv"
-    result = subprocess.run(
-        [MF, "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)],
-        cwd=REPO,
-        env=mf_env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    result = _in_project(
+        [MF, "query", "--metrics", metrics, "--group-by", group_by, "--csv", str(out)], mf_env
     )
     assert result.returncode == 0 and out.is_file(), result.stdout + result.stderr
     return list(csv.DictReader(out.read_text().splitlines()))
