@@ -97,3 +97,21 @@
 
 {% macro spark__inline_cte() -%}
 {%- endmacro %}
+
+
+{#-
+    The quotient of two BIGINT values >= 0 (the denominator > 0), rounded
+    half up to an integer: shares and projections of amounts counted in
+    cents, without a division DuckDB would turn into a DOUBLE.
+-#}
+{% macro rounded_quotient(numerator, denominator) -%}
+    {{ return(adapter.dispatch('rounded_quotient', 'agent_billing')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__rounded_quotient(numerator, denominator) -%}
+    ((2 * ({{ numerator }}) + ({{ denominator }})) // (2 * ({{ denominator }})))
+{%- endmacro %}
+
+{% macro spark__rounded_quotient(numerator, denominator) -%}
+    ((2 * ({{ numerator }}) + ({{ denominator }})) div (2 * ({{ denominator }})))
+{%- endmacro %}

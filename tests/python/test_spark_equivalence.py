@@ -8,10 +8,11 @@ hand-made fixtures of the foundation tests (JSON Lines and Parquet at several de
 the bad-input tests (torn lines, bad fields, schema mismatches, duplicates, unpriced and
 late usage), plus the analysts' two days. The runs add files between them, so that Spark's
 incremental ledger (pending records carried over, late usage) is exercised, not only a
-first build.
+first build. Both engines build one copy of the project, whose budgets seed holds budgets
+for the scenario's tenants.
 
 Every row of every mart (bills, lines, unpriced, rejected, reconciliation, FOCUS charges,
-statements, agent costs) must be equal between the engines, with the same column types;
+statements, agent costs, budgets) must be equal between the engines, with the same column types;
 only the run ids and issue times differ by nature.
 """
 
@@ -32,7 +33,7 @@ from conftest import (
     ANALYTICS_DAY_2,
     ANALYTICS_EVENTS_DAY_1,
     ANALYTICS_EVENTS_DAY_2,
-    REPO,
+    project_copy,
     query,
     write_jsonl,
     write_parquet,
@@ -59,6 +60,7 @@ MARTS = {
     "focus_charges": ["x_BillingRunId", "x_IssuedAt"],
     "monthly_statements": [],
     "agent_daily_costs": ["billing_run_id"],
+    "budget_status": [],
 }
 
 # Spark's type names as DuckDB spells them.
@@ -249,6 +251,14 @@ def _write_parquet_edges(usage: Path) -> None:
     write_parquet(usage / "tts" / "edge" / "doubles.parquet", PARQUET_EDGE_TTS)
 
 
+SCENARIO_BUDGETS = """tenant_id,currency,month,budget_amount
+acme,CNY,2026-03,0.01
+acme,USD,2026-03,1000
+globex,USD,2026-03,2.80
+globex,USD,2026-04,5
+acme,CNY,2030-01,10.00
+"""
+
 RUNS = [
     (FOUNDATION_DATE, _write_run_1),
     (DIRTY_DATE, _write_run_2),
@@ -271,6 +281,11 @@ def engines(tmp_path_factory):
     from pyspark.sql import SparkSession
 
     base = tmp_path_factory.mktemp("engines")
+    # a copy of the project with budgets for the scenario's tenants (the seed ships empty):
+    # acme's March CNY budget exceeded, globex's March USD one at 80 % (2.24 of 2.80), the
+    # others ok, one of a month no run has closed
+    project = project_copy(base)
+    (project / "seeds" / "contracts" / "tenant_budgets.csv").write_text(SCENARIO_BUDGETS)
     usage = base / "usage"
     db = base / "duckdb" / "billing.duckdb"
     db.parent.mkdir()
@@ -284,7 +299,7 @@ def engines(tmp_path_factory):
         # DuckDB builds in a subprocess while Spark builds here: the two at once
         on_duckdb = subprocess.Popen(
             [DBT, "build", "--exclude-resource-type", "unit_test", "--vars", usage_var],
-            cwd=REPO,
+            cwd=project,
             env=dict(os.environ, BILLING_DB_PATH=str(db), BILLING_DATE=billing_date),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -294,6 +309,7 @@ def engines(tmp_path_factory):
         try:
             on_spark = _spark_build(
                 base,
+                project,
                 # the dbt unit tests and the tests of the seeds (the same CSV files every
                 # run) run on Spark once, with the first build; every other data test runs
                 # with every build (without the tests of the ledger models nothing would
@@ -323,12 +339,12 @@ def engines(tmp_path_factory):
         assert on_spark.success and not failed, (on_spark.exception, failed)
         if run_number == 1:
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
-            assert len(unit_tests) == 17 and all(str(r.status) == "pass" for r in unit_tests)
+            assert len(unit_tests) == 18 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
     return db, spark, base
 
 
-def _spark_build(base: Path, *args: str):
+def _spark_build(base: Path, project: Path, *args: str):
     """`dbt build --target spark ARGS` in this process: every call shares one Spark session."""
     from dbt.cli.main import dbtRunner
 
@@ -338,9 +354,9 @@ def _spark_build(base: Path, *args: str):
             "--target",
             "spark",
             "--project-dir",
-            str(REPO),
+            str(project),
             "--profiles-dir",
-            str(REPO),
+            str(project),
             "--target-path",
             str(base / "spark_target"),
             "--log-path",
@@ -410,6 +426,8 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     assert late >= 1
     runs = query(db, "select count(*) from ledger.billing_runs")[0][0]
     assert runs == 3
+    budgets = {s for (s,) in query(db, "select distinct status from marts.budget_status")}
+    assert budgets == {"ok", "warning", "exceeded"}
 
 
 def test_every_ledger_record_has_the_same_status_on_spark(engines):
@@ -439,7 +457,7 @@ def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, set
     usage = {"usage_root": str(empty if settings.get("usage_root") == "EMPTY" else base / "usage")}
     before = spark.sql("select count(*) from marts.bill_line_items").collect()[0][0]
     runs_before = spark.sql("select count(*) from ledger.billing_runs").collect()[0][0]
-    result = _spark_build(base, "--vars", json.dumps({**settings, **usage}))
+    result = _spark_build(base, base / "project", "--vars", json.dumps({**settings, **usage}))
     assert not result.success
     assert message in str(result.exception)
     assert spark.sql("select count(*) from marts.bill_line_items").collect()[0][0] == before
