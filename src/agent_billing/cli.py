@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent_billing import daily_run, exports, report, sample_data, statements
+from agent_billing import alerts, daily_run, exports, report, sample_data, statements
 from agent_billing.dbt_build import BuildResult, last_build_status
 from agent_billing.project import db_path, project_dir, sample_usage_root
 
@@ -91,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     tenant_list.add_argument("--format", choices=("text", "json"), default="text")
 
+    alert = commands.add_parser(
+        "alerts",
+        help="budgets at 80%% or more of their month; exit 1 when one is exceeded",
+    )
+    alert.add_argument("--month", help="the month, YYYY-MM (default: of the last closed day)")
+    alert.add_argument("--format", choices=("text", "json"), default="text")
+
     demo = commands.add_parser(
         "demo", help="generate sample usage if there is none, bill it, print the bills"
     )
@@ -116,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return _statement(args.tenant, args.month, Path(args.out))
     if args.command == "tenants":
         return _tenants(args.format)
+    if args.command == "alerts":
+        return _alerts(args.month, args.format)
     return _demo(args.verbose)
 
 
@@ -352,6 +361,19 @@ def _tenants(form: str) -> int:
             f"{row['bill_count']} bills"
         )
     return 0
+
+
+def _alerts(month: str | None, form: str) -> int:
+    try:
+        found = alerts.budget_report(daily_run.publish_path(db_path()), month)
+    except exports.ExportError as error:
+        print(f"billing: {error}", file=sys.stderr)
+        return 2
+    if form == "json":
+        print(json.dumps(alerts.to_json(found), indent=2, ensure_ascii=False))
+    else:
+        print(alerts.to_text(found))
+    return 1 if found.exceeded else 0
 
 
 def _demo(verbose: bool) -> int:

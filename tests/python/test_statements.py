@@ -286,6 +286,7 @@ def test_reading_commands_run_where_fcntl_does_not_exist(analytics_bills, tmp_pa
         ["export", "--tenant", "acme", "--out", str(tmp_path / "export")],
         ["tenants"],
         ["status"],
+        ["alerts"],
     ):
         done = subprocess.run(
             [sys.executable, "-c", WITHOUT_FCNTL, *args],
