@@ -44,6 +44,7 @@ def test_the_marts_are_listed_with_exact_types(engine):
             "unpriced_usage",
             "rejected_usage",
             "usage_reconciliation",
+            "budget_status",
         }
         columns = {c["name"]: c for c in inspector.get_columns("daily_bills", schema="marts")}
         assert (columns["amount_due"]["type"].precision, columns["amount_due"]["type"].scale) == (

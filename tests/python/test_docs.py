@@ -45,6 +45,7 @@ def test_every_mart_and_ledger_column_is_described(analytics_bills, tmp_path):
         "unpriced_usage",
         "rejected_usage",
         "usage_reconciliation",
+        "budget_status",
         "usage_records",
     }
     assert documented["focus_charges"] >= 40
