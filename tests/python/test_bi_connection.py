@@ -45,6 +45,7 @@ def test_the_marts_are_listed_with_exact_types(engine):
             "rejected_usage",
             "usage_reconciliation",
             "budget_status",
+            "spend_anomalies",
         }
         columns = {c["name"]: c for c in inspector.get_columns("daily_bills", schema="marts")}
         assert (columns["amount_due"]["type"].precision, columns["amount_due"]["type"].scale) == (

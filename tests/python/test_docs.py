@@ -46,6 +46,7 @@ def test_every_mart_and_ledger_column_is_described(analytics_bills, tmp_path):
         "rejected_usage",
         "usage_reconciliation",
         "budget_status",
+        "spend_anomalies",
         "usage_records",
     }
     assert documented["focus_charges"] >= 40

@@ -12,8 +12,8 @@ first build. Both engines build one copy of the project, whose budgets seed hold
 for the scenario's tenants.
 
 Every row of every mart (bills, lines, unpriced, rejected, reconciliation, FOCUS charges,
-statements, agent costs, budgets) must be equal between the engines, with the same column types;
-only the run ids and issue times differ by nature.
+statements, agent costs, budgets, spend anomalies) must be equal between the engines, with the
+same column types; only the run ids and issue times differ by nature.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ MARTS = {
     "monthly_statements": [],
     "agent_daily_costs": ["billing_run_id"],
     "budget_status": [],
+    "spend_anomalies": [],
 }
 
 # Spark's type names as DuckDB spells them.
@@ -339,7 +340,7 @@ def engines(tmp_path_factory):
         assert on_spark.success and not failed, (on_spark.exception, failed)
         if run_number == 1:
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
-            assert len(unit_tests) == 18 and all(str(r.status) == "pass" for r in unit_tests)
+            assert len(unit_tests) == 19 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
     return db, spark, base
 
