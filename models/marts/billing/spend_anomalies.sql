@@ -1,12 +1,12 @@
 {#
-    One row per daily bill that stands far above its tenant's recent spend
-    in that currency. The rule: the 14 days before the bill date, all closed
-    by the runs, are its history (a day without a bill counts as 0), and the
-    bill is an anomaly when its amount_due is more than 3 times the history's
-    daily mean and at least 1.00 above it. Both are compared exactly, as
-    amount_due x 14 against the history's sum; the mean is shown rounded
-    half up to the cent. A bill whose history is not fully closed (the first
-    14 days the warehouse billed) is never flagged.
+    One row per daily bill that stands far above the recent spend of its
+    tenant in that currency. The rule: the 14 days before the bill date, all
+    closed by the runs, are its history (a day without a bill counts as 0),
+    and the bill is an anomaly when its amount_due is more than 3 times the
+    daily mean of that history and at least 1.00 above it. Both are compared
+    exactly, as amount_due x 14 against the sum of the history; the mean is
+    shown rounded half up to the cent. A bill whose history is not fully
+    closed (the first 14 days the warehouse billed) is never flagged.
 #}
 {%- set history_days = 14 %}
 {%- set factor = 3 %}
