@@ -30,6 +30,7 @@ spent as (
         budgets.tenant_id,
         budgets.currency,
         budgets.budget_month,
+        budgets.budget_amount,
         count(daily_bills.bill_date) as bill_count,
         coalesce(sum(daily_bills.amount_due), 0) as spent_amount
     from budgets
@@ -42,38 +43,34 @@ spent as (
     group by
         budgets.tenant_id,
         budgets.currency,
-        budgets.budget_month
+        budgets.budget_month,
+        budgets.budget_amount
 ),
 
 measured as (
     select
-        budgets.tenant_id,
-        budgets.currency,
-        budgets.budget_month,
-        budgets.budget_amount,
+        spent.tenant_id,
+        spent.currency,
+        spent.budget_month,
+        spent.budget_amount,
         closed.last_closed_day,
         spent.bill_count,
         cast(spent.spent_amount as decimal(38, 2)) as spent_amount,
         cast(spent.spent_amount * 100 as bigint) as spent_cents,
-        cast(budgets.budget_amount * 100 as bigint) as budget_cents,
-        cast(day(last_day(budgets.budget_month)) as integer) as days_in_month,
+        cast(spent.budget_amount * 100 as bigint) as budget_cents,
+        cast(day(last_day(spent.budget_month)) as integer) as days_in_month,
         cast(
             case
                 when
                     closed.last_closed_day is null
-                    or closed.last_closed_day < budgets.budget_month
+                    or closed.last_closed_day < spent.budget_month
                     then 0
-                when closed.last_closed_day >= last_day(budgets.budget_month)
-                    then day(last_day(budgets.budget_month))
+                when closed.last_closed_day >= last_day(spent.budget_month)
+                    then day(last_day(spent.budget_month))
                 else day(closed.last_closed_day)
             end as integer
         ) as closed_days
-    from budgets
-    inner join spent
-        on
-            budgets.tenant_id = spent.tenant_id
-            and budgets.currency = spent.currency
-            and budgets.budget_month = spent.budget_month
+    from spent
     cross join closed
 ),
 
