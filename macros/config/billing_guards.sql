@@ -2,8 +2,8 @@
     Guards against settings that would make issued bills wrong for good.
     Issued bills never change, so a run that closes a day still running,
     bills in another zone than the one of the warehouse, or prices closed days
-    differently from their issued lines is refused before anything is
-    written. check_billing_guards() runs in on-run-start (after the vars
+    differently from their issued lines (list prices or a tenant contract
+    price) is refused before anything is written. check_billing_guards() runs in on-run-start (after the vars
     are checked), for every dbt command that writes: `billing run` and a
     plain `dbt build` alike. Each refusal is one error naming the setting,
     the value and what to do instead.
@@ -13,6 +13,7 @@
     {{ guard_day_is_over(zone, billing_day) }}
     {{ guard_zone_of_the_warehouse(zone) }}
     {{ guard_prices_of_closed_days() }}
+    {{ guard_contract_prices_of_closed_days() }}
 {% endmacro %}
 
 
@@ -95,9 +96,9 @@
             ~ read_price_seed_csv(node)
         ) -%}
     {%- endfor -%}
-    {%- set differences = run_query(
-        price_guard_sql(seed_selects | join('\nunion all\n'), lines)
-    ) -%}
+    {%- set differences = run_query(price_guard_sql(
+        seed_selects | join('\nunion all\n'), lines, issued_list_price(lines)
+    )) -%}
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
         {%- for row in differences.rows -%}
@@ -135,6 +136,154 @@
 {% endmacro %}
 
 
+{#
+    Closed days keep their contract prices too: for every tenant and billing
+    item with issued lines on a closed day, seeds/contracts/tenant_prices.csv
+    as it is now must give the unit price the lines were billed at. At most
+    one row may be in force for a tenant, item and day; with none, the line
+    must have been billed at its list price; with one, at its unit_price, or
+    its list price less its discount_percent. So a contract added, removed
+    or changed under a closed day is refused, naming the row.
+#}
+{% macro guard_contract_prices_of_closed_days() %}
+    {%- set lines = adapter.get_relation(
+        database=target.database, schema='marts', identifier='bill_line_items'
+    ) -%}
+    {%- if lines is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = price_seed_node('tenant_prices') -%}
+    {%- set differences = run_query(contract_guard_sql(
+        read_price_seed_csv(node), lines, issued_list_price(lines)
+    )) -%}
+    {%- if differences.rows | length > 0 -%}
+        {%- set found = [] -%}
+        {%- for row in differences.rows -%}
+            {%- if row[6] > 1 -%}
+                {%- set days = row[6] ~ ' closed days ' ~ row[7] ~ ' to ' ~ row[8] -%}
+            {%- else -%}
+                {%- set days = '1 closed day ' ~ row[7] -%}
+            {%- endif -%}
+            {%- set what = row[1] ~ ' for ' ~ row[0] ~ ' on ' ~ days -%}
+            {%- set issued = 'billed at ' ~ row[2] ~ ' ' ~ row[3]
+                ~ ', list ' ~ row[4] -%}
+            {%- if row[5] > 1 -%}
+                {%- do found.append(
+                    node.original_file_path ~ ': ' ~ row[5] ~ ' rows price '
+                    ~ what ~ ', among them (' ~ row[9] ~ ') (' ~ issued ~ ')'
+                ) -%}
+            {%- elif row[9] is none -%}
+                {%- do found.append(
+                    node.original_file_path ~ ': no row prices ' ~ what
+                    ~ ' (' ~ issued ~ ')'
+                ) -%}
+            {%- else -%}
+                {%- do found.append(
+                    node.original_file_path ~ ': row (' ~ row[9] ~ ') prices '
+                    ~ what ~ ' differently from its issued lines (' ~ issued ~ ')'
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {{ exceptions.raise_compiler_error(
+            "Invalid contract price seed: " ~ found | join('; ')
+            ~ ". Closed days keep the prices their bills were issued with: end"
+            ~ " a contract row (effective_to) on a day not closed yet and start"
+            ~ " a new one from that day; nothing was written"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The issued lines whose unit price the contract rows in force do not give, per group of days. -#}
+{% macro contract_guard_sql(seed_rows_sql, lines, list_price) %}
+with seed_rows as (
+    select * from {{ seed_rows_sql }}
+),
+
+contract_rows as (
+    select
+        trim(tenant_id) as tenant_id,
+        trim(billing_item) as billing_item,
+        try_cast(nullif(trim(unit_price), '') as decimal(18, 6)) as unit_price,
+        try_cast(nullif(trim(discount_percent), '') as decimal(5, 2))
+            as discount_percent,
+        try_cast(nullif(trim(effective_from), '') as date) as effective_from,
+        try_cast(nullif(trim(effective_to), '') as date) as effective_to,
+        concat_ws(
+            ', ',
+            trim(tenant_id),
+            trim(billing_item),
+            coalesce(nullif(trim(currency), ''), 'no currency'),
+            coalesce(nullif(trim(unit_price), ''), '-'),
+            coalesce(nullif(trim(discount_percent), '') || ' %', '-'),
+            'from ' || coalesce(nullif(trim(effective_from), ''), '?'),
+            'to ' || coalesce(nullif(trim(effective_to), ''), 'open')
+        ) as row_text
+    from seed_rows
+),
+
+issued as (
+    select distinct
+        tenant_id,
+        billing_item,
+        usage_date,
+        currency,
+        {{ list_price }} as list_unit_price,
+        unit_price
+    from {{ lines }}
+),
+
+in_force as (
+    select
+        issued.*,
+        contract_rows.row_text,
+        {{ contracted_unit_price(
+            'issued.list_unit_price',
+            'contract_rows.unit_price',
+            'contract_rows.discount_percent'
+        ) }} as expected_price,
+        count(contract_rows.row_text) over (
+            partition by
+                issued.tenant_id, issued.billing_item, issued.usage_date,
+                issued.unit_price
+        ) as rows_in_force
+    from issued
+    left join contract_rows
+        on
+            issued.tenant_id = contract_rows.tenant_id
+            and issued.billing_item = contract_rows.billing_item
+            and contract_rows.effective_from <= issued.usage_date
+            and (
+                contract_rows.effective_to is null
+                or issued.usage_date < contract_rows.effective_to
+            )
+),
+
+differences as (
+    select * from in_force
+    where rows_in_force > 1 or expected_price <> unit_price
+)
+
+select
+    tenant_id,
+    billing_item,
+    cast(unit_price as string) as issued_price,
+    currency,
+    cast(list_unit_price as string) as list_price,
+    rows_in_force,
+    count(distinct usage_date) as days,
+    cast(min(usage_date) as string) as first_day,
+    cast(max(usage_date) as string) as last_day,
+    row_text
+from differences
+group by
+    tenant_id, billing_item, unit_price, currency, list_unit_price,
+    rows_in_force, row_text
+order by tenant_id, billing_item, first_day
+limit 10
+{% endmacro %}
+
+
 {% macro price_seed_node(seed_name) %}
     {%- for node in graph.nodes.values()
         if node.resource_type == 'seed' and node.name == seed_name
@@ -145,8 +294,23 @@
 {% endmacro %}
 
 
+{#-
+    The column of the issued lines that holds their list price:
+    list_unit_price, or unit_price on lines issued before contract prices
+    existed (all billed at the list price).
+-#}
+{% macro issued_list_price(lines) %}
+    {%- set columns = adapter.get_columns_in_relation(lines)
+        | map(attribute='name') | map('lower') | list -%}
+    {%- if 'list_unit_price' in columns -%}
+        {{ return('coalesce(list_unit_price, unit_price)') }}
+    {%- endif -%}
+    {{ return('unit_price') }}
+{% endmacro %}
+
+
 {#- The issued prices that the seed rows in force do not give, one row per group of days. -#}
-{% macro price_guard_sql(seed_rows_sql, lines) %}
+{% macro price_guard_sql(seed_rows_sql, lines, list_price) %}
 with seed_rows as (
     {{ seed_rows_sql }}
 ),
@@ -176,7 +340,7 @@ issued as (
         billing_item,
         usage_date,
         currency,
-        unit_price
+        {{ list_price }} as unit_price
     from {{ lines }}
 ),
 

@@ -134,3 +134,31 @@
         ~ ' * 1000000'
     ) }}
 {%- endmacro %}
+
+
+{#-
+    The unit price a tenant is billed: its contract price (seed
+    tenant_prices) in force that day, else the list price less its contract
+    discount, else the list price. A discounted price is list x (100 -
+    discount_percent) / 100, rounded half away from zero to the six decimals
+    of every price (the product is exact before that: 6 + 2 + 2 decimals),
+    so that amount = quantity x unit_price holds on the line as for any
+    price. Null arguments are no contract.
+-#}
+{% macro contracted_unit_price(list_price, contract_price, discount_percent) -%}
+    case
+        when {{ contract_price }} is not null
+            then cast({{ contract_price }} as decimal(18, 6))
+        when {{ discount_percent }} is not null
+            then cast(
+                round(
+                    {{ list_price }}
+                    * (cast(100 as decimal(5, 2)) - {{ discount_percent }})
+                    * cast(0.01 as decimal(3, 2)),
+                    6
+                )
+                as decimal(18, 6)
+            )
+        else cast({{ list_price }} as decimal(18, 6))
+    end
+{%- endmacro %}

@@ -11,7 +11,11 @@
 
     The events’ quantities are summed per tenant, day and billing item
     first, then priced once per line with the price in force on usage_date
-    (the pricing page’s formulas, see macros/pricing/billing_amounts.sql).
+    (the pricing page’s formulas, see macros/pricing/billing_amounts.sql):
+    the tenant’s contract price or discount in force that day (seed
+    tenant_prices) if it has one, else the list price. Both are kept:
+    unit_price and amount as billed, list_unit_price and list_amount as
+    the price list would have it.
     A line exists only where its quantity is above zero. Late usage (its day
     closed by an earlier run) lands on the bill of the run’s billing_date, as
     lines of its own usage_date with is_late = true.
@@ -23,6 +27,10 @@ with billed_events as (
 
 prices as (
     select * from {{ ref('int_prices_unioned') }}
+),
+
+tenant_prices as (
+    select * from {{ ref('stg_contracts__tenant_prices') }}
 ),
 
 currencies as (
@@ -48,13 +56,16 @@ priced as (
         prices.billing_item,
         prices.currency,
         prices.quantity_unit,
-        prices.unit_price,
+        prices.unit_price as list_unit_price,
+        {{ contracted_unit_price(
+            'prices.unit_price',
+            'tenant_prices.unit_price',
+            'tenant_prices.discount_percent'
+        ) }} as unit_price,
         prices.pricing_unit,
         prices.effective_from as price_effective_from,
-        currencies.minor_unit,
-        {{ line_amount(
-            'prices.fee_type', 'item_quantities.quantity', 'prices.unit_price'
-        ) }} as amount
+        tenant_prices.effective_from as contract_effective_from,
+        currencies.minor_unit
     from item_quantities
     inner join prices
         on
@@ -64,7 +75,24 @@ priced as (
             and {{ price_in_force('prices', 'item_quantities.usage_date') }}
     inner join currencies
         on prices.currency = currencies.currency
+    left join tenant_prices
+        on
+            item_quantities.tenant_id = tenant_prices.tenant_id
+            and prices.billing_item = tenant_prices.billing_item
+            and prices.currency = tenant_prices.currency
+            and {{ price_in_force(
+                'tenant_prices', 'item_quantities.usage_date'
+            ) }}
     where item_quantities.quantity > 0
+),
+
+amounts as (
+    select
+        *,
+        {{ line_amount('fee_type', 'quantity', 'unit_price') }} as amount,
+        {{ line_amount('fee_type', 'quantity', 'list_unit_price') }}
+            as list_amount
+    from priced
 ),
 
 final as (
@@ -86,8 +114,11 @@ final as (
         usage_date,
         usage_date < bill_date as is_late,
         '{{ billing_run_id() }}' as billing_run_id,
-        {{ run_started_at_literal() }} as issued_at
-    from priced
+        {{ run_started_at_literal() }} as issued_at,
+        list_unit_price,
+        list_amount,
+        contract_effective_from
+    from amounts
 )
 
 select * from final

@@ -10,8 +10,10 @@
     in _billing__models.yml and docs/analysts-and-bi.md. In short: a tenant is both the
     billing account and the sub-account; a daily bill is the invoice and
     its day the billing period; the usage day is the charge period;
-    BilledCost and EffectiveCost are the line’s amount_due, ListCost and
-    ContractedCost its exact amount (no discounts exist); columns of the
+    BilledCost and EffectiveCost are the line’s amount_due, ContractedCost
+    and ContractedUnitPrice its exact amount and unit price as billed (a
+    tenant’s contract price or discount, else the list), ListCost and
+    ListUnitPrice the same at the list price; columns of the
     specification that do not apply (commitments, regions, resources) are
     left out rather than filled with nulls. x_ columns are this project’s.
 
@@ -100,9 +102,9 @@ final as (
         currency as {{ q('BillingCurrency') }},
         amount_due as {{ q('BilledCost') }},
         amount_due as {{ q('EffectiveCost') }},
-        amount as {{ q('ListCost') }},
+        list_amount as {{ q('ListCost') }},
         amount as {{ q('ContractedCost') }},
-        unit_price as {{ q('ListUnitPrice') }},
+        list_unit_price as {{ q('ListUnitPrice') }},
         unit_price as {{ q('ContractedUnitPrice') }},
         'Standard' as {{ q('PricingCategory') }},
         {{ pricing_quantity('fee_type', 'quantity') }}
@@ -130,7 +132,7 @@ final as (
             ', "ConsumedUnit": ', {{ json_string('focus_consumed_unit') }},
             ', "ConsumedUnitsPerPricingUnit": ',
             cast(quantity_per_pricing_unit as string),
-            ', "ListUnitPrice": ', cast(unit_price as string),
+            ', "ListUnitPrice": ', cast(list_unit_price as string),
             ', "PriceEffectiveFrom": ',
             {{ json_string('cast(price_effective_from as string)') }},
             '}'

@@ -37,7 +37,7 @@ class BuildResult:
 
 
 # How the project's checks of settings begin their messages (macros/config/).
-REFUSAL_MARKERS = ("Invalid dbt var '", "Invalid price seed")
+REFUSAL_MARKERS = ("Invalid dbt var '", "Invalid price seed", "Invalid contract price seed")
 
 
 def run_dbt_build(

@@ -8,8 +8,8 @@ hand-made fixtures of the foundation tests (JSON Lines and Parquet at several de
 the bad-input tests (torn lines, bad fields, schema mismatches, duplicates, unpriced and
 late usage), plus the analysts' two days. The runs add files between them, so that Spark's
 incremental ledger (pending records carried over, late usage) is exercised, not only a
-first build. Both engines build one copy of the project, whose budgets seed holds budgets
-for the scenario's tenants.
+first build. Both engines build one copy of the project, whose budgets and contract prices
+seeds hold rows for the scenario's tenants.
 
 Every row of every mart (bills, lines, unpriced, rejected, reconciliation, FOCUS charges,
 statements, agent costs, budgets, spend anomalies) must be equal between the engines, with the
@@ -260,6 +260,18 @@ globex,USD,2026-04,5
 acme,CNY,2030-01,10.00
 """
 
+# Contract prices (the seed ships empty): a discount of acme's that ends before the
+# analysts' first day but prices a late line of 03-09 billed by run 3, a discount whose
+# price has more than six decimals before rounding (1.44 x 0.6667 = 0.960048), a contract
+# unit price, and one for a day no usage has
+SCENARIO_TENANT_PRICES = """\
+tenant_id,billing_item,currency,unit_price,discount_percent,effective_from,effective_to
+acme,Qwen-Max input,CNY,,12.5,2026-03-01,2026-03-31
+edge,Google ASR,USD,,33.33,2026-03-31,
+edge,Azure TTS,USD,0.012345,,2026-01-01,
+acme,GPT-4o input,USD,2.00,,2026-04-02,
+"""
+
 RUNS = [
     (FOUNDATION_DATE, _write_run_1),
     (DIRTY_DATE, _write_run_2),
@@ -287,6 +299,7 @@ def engines(tmp_path_factory):
     # others ok, one of a month no run has closed
     project = project_copy(base)
     (project / "seeds" / "contracts" / "tenant_budgets.csv").write_text(SCENARIO_BUDGETS)
+    (project / "seeds" / "contracts" / "tenant_prices.csv").write_text(SCENARIO_TENANT_PRICES)
     usage = base / "usage"
     db = base / "duckdb" / "billing.duckdb"
     db.parent.mkdir()
@@ -340,7 +353,7 @@ def engines(tmp_path_factory):
         assert on_spark.success and not failed, (on_spark.exception, failed)
         if run_number == 1:
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
-            assert len(unit_tests) == 19 and all(str(r.status) == "pass" for r in unit_tests)
+            assert len(unit_tests) == 20 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
     return db, spark, base
 
@@ -429,6 +442,15 @@ def test_the_runs_cover_what_spark_must_handle(engines):
     assert runs == 3
     budgets = {s for (s,) in query(db, "select distinct status from marts.budget_status")}
     assert budgets == {"ok", "warning", "exceeded"}
+    # lines at contract prices: a discount, a contract unit price, a late line at the
+    # discount of its own (closed) day
+    contracted = query(
+        db,
+        "select billing_item, bool_or(is_late) from marts.bill_line_items "
+        "where unit_price <> list_unit_price and contract_effective_from is not null "
+        "group by 1 order by 1",
+    )
+    assert contracted == [("Azure TTS", False), ("Google ASR", False), ("Qwen-Max input", True)]
 
 
 def test_every_ledger_record_has_the_same_status_on_spark(engines):
@@ -463,3 +485,24 @@ def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, set
     assert message in str(result.exception)
     assert spark.sql("select count(*) from marts.bill_line_items").collect()[0][0] == before
     assert spark.sql("select count(*) from ledger.billing_runs").collect()[0][0] == runs_before
+
+
+def test_a_contract_price_changed_under_closed_days_stops_the_spark_run(engines):
+    """The contract price guard reads the seed file on Spark too, and names the row."""
+    _, spark, base = engines
+    seed = base / "project" / "seeds" / "contracts" / "tenant_prices.csv"
+    original = seed.read_text()
+    seed.write_text(original.replace("edge,Azure TTS,USD,0.012345,", "edge,Azure TTS,USD,0.0120,"))
+    try:
+        before = spark.sql("select count(*) from marts.bill_line_items").collect()[0][0]
+        usage = {"usage_root": str(base / "usage")}
+        result = _spark_build(base, base / "project", "--vars", json.dumps(usage))
+        assert not result.success
+        assert (
+            "Invalid contract price seed: seeds/contracts/tenant_prices.csv: row (edge, Azure"
+            " TTS, USD, 0.0120, -, from 2026-01-01, to open) prices Azure TTS for edge on"
+        ) in str(result.exception)
+        assert "(billed at 0.012345 USD, list 0.015000)" in str(result.exception)
+        assert spark.sql("select count(*) from marts.bill_line_items").collect()[0][0] == before
+    finally:
+        seed.write_text(original)

@@ -1,6 +1,7 @@
 -- Every bill issued by this run has its FOCUS charges, one per line, and
--- they add up to the bill: BilledCost to amount_due, ListCost to
--- total_amount. FOCUS names are quoted to keep their case on every engine.
+-- they add up to the bill: BilledCost to amount_due, ContractedCost (the
+-- exact amount at the prices billed) to total_amount. FOCUS names are
+-- quoted to keep their case on every engine.
 -- noqa: disable=RF06
 {%- set q = adapter.quote %}
 with bills as (
@@ -14,7 +15,7 @@ charges as (
         {{ q('SubAccountId') }} as tenant_id,
         {{ q('BillingCurrency') }} as currency,
         sum({{ q('BilledCost') }}) as billed_cost,
-        sum({{ q('ListCost') }}) as list_cost,
+        sum({{ q('ContractedCost') }}) as contracted_cost,
         count(*) as charge_count
     from {{ ref('issued_focus_charges') }}
     where {{ q('x_BillingRunId') }} = '{{ billing_run_id() }}'
@@ -31,7 +32,7 @@ select
     bills.amount_due,
     charges.billed_cost,
     bills.total_amount,
-    charges.list_cost
+    charges.contracted_cost
 from bills
 full outer join charges
     on
@@ -42,5 +43,5 @@ where
     bills.bill_date is null
     or charges.bill_date is null
     or bills.amount_due <> charges.billed_cost
-    or bills.total_amount <> charges.list_cost
+    or bills.total_amount <> charges.contracted_cost
     or bills.line_count <> charges.charge_count

@@ -1,6 +1,8 @@
 {#
     The issued bill lines: one row per bill date, tenant, billing item and
-    usage day, as issued (ledger.issued_bill_lines).
+    usage day, as issued (ledger.issued_bill_lines). Lines issued before
+    contract prices existed were all billed at the list price: their list
+    columns are their billed ones.
 #}
 with issued_bill_lines as (
     select * from {{ ledger_state(ref('issued_bill_lines')) }}
@@ -25,7 +27,10 @@ final as (
         usage_date,
         is_late,
         billing_run_id,
-        issued_at
+        issued_at,
+        coalesce(list_unit_price, unit_price) as list_unit_price,
+        coalesce(list_amount, amount) as list_amount,
+        contract_effective_from
     from issued_bill_lines
 )
 
