@@ -12,8 +12,38 @@
 {% macro check_billing_guards(zone, billing_day) %}
     {{ guard_day_is_over(zone, billing_day) }}
     {{ guard_zone_of_the_warehouse(zone) }}
+    {{ guard_reprice_from() }}
     {{ guard_prices_of_closed_days() }}
     {{ guard_contract_prices_of_closed_days() }}
+{% endmacro %}
+
+
+{#-
+    A correction reprices closed days only: reprice_from must be a day an
+    earlier run closed. A rerun of a closed billing_date with it issues
+    nothing, like any rerun.
+-#}
+{% macro guard_reprice_from() %}
+    {%- set first_day = reprice_from() -%}
+    {%- if first_day == '' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set closed = last_closed_day() -%}
+    {%- if closed is none -%}
+        {{ billing_config_error(
+            'reprice_from',
+            "'" ~ first_day ~ "': no day of this warehouse is closed yet, so"
+            ~ " there is nothing to reprice. Run without it; nothing was written"
+        ) }}
+    {%- elif first_day > closed -%}
+        {{ billing_config_error(
+            'reprice_from',
+            "'" ~ first_day ~ "' is after the last closed day (" ~ closed
+            ~ "): only closed days are repriced, days not closed yet are billed"
+            ~ " at the prices of the seeds anyway. Give a day up to " ~ closed
+            ~ "; nothing was written"
+        ) }}
+    {%- endif -%}
 {% endmacro %}
 
 
@@ -69,8 +99,11 @@
     Closed days keep their prices: for every billing item with issued lines
     on a closed day, the price seeds as they are now (the CSV files, which
     this build is about to load) must put exactly one row in force that day,
-    with the price and currency the lines were issued with. Adding a price
-    where there was none is no change (no line was issued at it).
+    with the price and currency the lines were issued with (or, for a line
+    corrected since, of its latest adjustment). Adding a price where there
+    was none is no change (no line was issued at it). A correction
+    (reprice_from) may change the price of its days, never their currency
+    or to no price.
 #}
 {% macro guard_prices_of_closed_days() %}
     {%- set lines = adapter.get_relation(
@@ -97,7 +130,7 @@
         ) -%}
     {%- endfor -%}
     {%- set differences = run_query(price_guard_sql(
-        seed_selects | join('\nunion all\n'), lines, issued_list_price(lines)
+        seed_selects | join('\nunion all\n'), effective_issued_prices(lines)
     )) -%}
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
@@ -130,7 +163,9 @@
             "Invalid price seed: " ~ found | join('; ')
             ~ ". Closed days keep the prices their bills were issued with: end"
             ~ " the old row (effective_to) on a day not closed yet and add a new"
-            ~ " row from that day; nothing was written"
+            ~ " row from that day; or, if the price of closed days was wrong, fix"
+            ~ " the row and correct them with billing run --reprice-from DAY (var"
+            ~ " reprice_from: adjustment lines on the next bills); nothing was written"
         ) }}
     {%- endif -%}
 {% endmacro %}
@@ -154,7 +189,7 @@
     {%- endif -%}
     {%- set node = price_seed_node('tenant_prices') -%}
     {%- set differences = run_query(contract_guard_sql(
-        read_price_seed_csv(node), lines, issued_list_price(lines)
+        read_price_seed_csv(node), effective_issued_prices(lines)
     )) -%}
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
@@ -188,14 +223,17 @@
             "Invalid contract price seed: " ~ found | join('; ')
             ~ ". Closed days keep the prices their bills were issued with: end"
             ~ " a contract row (effective_to) on a day not closed yet and start"
-            ~ " a new one from that day; nothing was written"
+            ~ " a new one from that day; or, if the price of closed days was wrong,"
+            ~ " fix the row and correct them with billing run --reprice-from DAY"
+            ~ " (var reprice_from: adjustment lines on the next bills); nothing was"
+            ~ " written"
         ) }}
     {%- endif -%}
 {% endmacro %}
 
 
 {#- The issued lines whose unit price the contract rows in force do not give, per group of days. -#}
-{% macro contract_guard_sql(seed_rows_sql, lines, list_price) %}
+{% macro contract_guard_sql(seed_rows_sql, issued_prices) %}
 with seed_rows as (
     select * from {{ seed_rows_sql }}
 ),
@@ -228,9 +266,13 @@ issued as (
         billing_item,
         usage_date,
         currency,
-        {{ list_price }} as list_unit_price,
+        list_unit_price,
         unit_price
-    from {{ lines }}
+    from ({{ issued_prices }}) as issued_prices
+    {%- if reprice_from() != '' %}
+    -- a correction reprices these days at the contract rows as they are
+    where usage_date < date '{{ reprice_from() }}'
+    {%- endif %}
 ),
 
 in_force as (
@@ -295,22 +337,71 @@ limit 10
 
 
 {#-
-    The column of the issued lines that holds their list price:
-    list_unit_price, or unit_price on lines issued before contract prices
-    existed (all billed at the list price).
+    The prices each issued usage line stands at now, one row per line: its
+    list and billed unit price, or those of its latest adjustment line (a
+    correction, see ledger/issued_bill_lines). Lines issued before contract
+    prices existed were all billed at the list price; lines issued before
+    adjustments existed are all usage lines (and marts.bill_line_items has
+    list_unit_price for every line once it has line_type).
 -#}
-{% macro issued_list_price(lines) %}
+{% macro effective_issued_prices(lines) %}
     {%- set columns = adapter.get_columns_in_relation(lines)
         | map(attribute='name') | map('lower') | list -%}
+    {%- set list_price = 'unit_price' -%}
     {%- if 'list_unit_price' in columns -%}
-        {{ return('coalesce(list_unit_price, unit_price)') }}
+        {%- set list_price = 'coalesce(list_unit_price, unit_price)' -%}
     {%- endif -%}
-    {{ return('unit_price') }}
+    {%- if 'line_type' not in columns -%}
+        {{ return(
+            'select fee_type, tenant_id, billing_item, usage_date, currency, '
+            ~ list_price ~ ' as list_unit_price, unit_price from ' ~ lines
+        ) }}
+    {%- endif -%}
+    {%- set query -%}
+        with adjustments as (
+            select
+                adjusted_bill_date,
+                tenant_id,
+                billing_item,
+                usage_date,
+                list_unit_price,
+                unit_price,
+                row_number() over (
+                    partition by
+                        adjusted_bill_date, tenant_id, billing_item, usage_date
+                    order by bill_date desc
+                ) as newest_first
+            from {{ lines }}
+            where line_type = 'adjustment'
+        )
+
+        select
+            usage_lines.fee_type,
+            usage_lines.tenant_id,
+            usage_lines.billing_item,
+            usage_lines.usage_date,
+            usage_lines.currency,
+            coalesce(
+                adjustments.list_unit_price, usage_lines.list_unit_price
+            ) as list_unit_price,
+            coalesce(adjustments.unit_price, usage_lines.unit_price)
+                as unit_price
+        from {{ lines }} as usage_lines
+        left join adjustments
+            on
+                usage_lines.bill_date = adjustments.adjusted_bill_date
+                and usage_lines.tenant_id = adjustments.tenant_id
+                and usage_lines.billing_item = adjustments.billing_item
+                and usage_lines.usage_date = adjustments.usage_date
+                and adjustments.newest_first = 1
+        where usage_lines.line_type = 'usage'
+    {%- endset -%}
+    {{ return(query) }}
 {% endmacro %}
 
 
 {#- The issued prices that the seed rows in force do not give, one row per group of days. -#}
-{% macro price_guard_sql(seed_rows_sql, lines, list_price) %}
+{% macro price_guard_sql(seed_rows_sql, issued_prices) %}
 with seed_rows as (
     {{ seed_rows_sql }}
 ),
@@ -340,8 +431,8 @@ issued as (
         billing_item,
         usage_date,
         currency,
-        {{ list_price }} as unit_price
-    from {{ lines }}
+        list_unit_price as unit_price
+    from ({{ issued_prices }}) as issued_prices
 ),
 
 in_force as (
@@ -375,8 +466,15 @@ differences as (
     select * from in_force
     where
         rows_in_force <> 1
-        or unit_price is distinct from issued_price
+        or unit_price is null
         or currency is distinct from issued_currency
+        or (
+            unit_price <> issued_price
+            {%- if reprice_from() != '' %}
+            -- a correction reprices these days, to a price in the same currency
+            and usage_date < date '{{ reprice_from() }}'
+            {%- endif %}
+        )
 )
 
 select

@@ -66,12 +66,18 @@
             (now.date() - modules.datetime.timedelta(days=1)).isoformat()
         ) -}}
     {%- endif -%}
+    {{- return(checked_day('billing_date', raw)) -}}
+{%- endmacro %}
+
+
+{#- A day written YYYY-MM-DD that is a real calendar date, else an error naming the var. -#}
+{% macro checked_day(var_name, raw) -%}
     {%- set parts = modules.re.fullmatch(
         '([0-9]{4})-([0-9]{2})-([0-9]{2})', raw
     ) -%}
     {%- if not parts -%}
         {{ billing_config_error(
-            'billing_date', "'" ~ raw ~ "' is not a date in YYYY-MM-DD form"
+            var_name, "'" ~ raw ~ "' is not a date in YYYY-MM-DD form"
         ) }}
     {%- endif -%}
     {%- set year = parts.group(1) | int -%}
@@ -79,7 +85,7 @@
     {%- set day = parts.group(3) | int -%}
     {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}
         {{ billing_config_error(
-            'billing_date', "'" ~ raw ~ "' is not a real calendar date"
+            var_name, "'" ~ raw ~ "' is not a real calendar date"
         ) }}
     {%- endif -%}
     {%- set next_month = modules.datetime.date(
@@ -90,12 +96,28 @@
     ).day -%}
     {%- if day > month_days -%}
         {{ billing_config_error(
-            'billing_date', "'" ~ raw ~ "' is not a real calendar date"
+            var_name, "'" ~ raw ~ "' is not a real calendar date"
         ) }}
     {%- endif -%}
     {{- return(raw) -}}
 {%- endmacro %}
 
+
+{#-
+    The first day to reprice, as 'YYYY-MM-DD', or '' (no correction): the
+    var reprice_from, which `billing run --reprice-from` sets. Issued lines
+    of that day and later are priced again with the seeds as they are, and
+    every difference becomes an adjustment line on the bills of this run (see
+    ledger/issued_bill_lines); the price guards then leave those days to it.
+-#}
+{% macro reprice_from() -%}
+    {%- set raw = var('reprice_from', '') -%}
+    {%- set raw = '' if raw is none else raw | string | trim -%}
+    {%- if raw == '' -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {{- return(checked_day('reprice_from', raw)) -}}
+{%- endmacro %}
 
 {#-
     usage_root without a trailing slash, quote-escaped for a SQL literal: the
@@ -159,6 +181,7 @@
         {%- set zone = billing_timezone() -%}
         {%- set _ = late_window_days() -%}
         {%- set _ = billing_date() -%}
+        {%- set _ = reprice_from() -%}
         {%- set _ = invoice_issuer_name() -%}
         {%- set root = usage_root() -%}
         {{ adapter.dispatch('validate_billing_config', 'agent_billing')(

@@ -25,6 +25,8 @@ with billed_events as (
 
 bill_line_items as (
     select * from {{ ref('issued_bill_lines') }}
+    -- adjustments are corrections of a line, not usage of agents
+    where line_type = 'usage'
 ),
 
 prices as (

@@ -6,7 +6,9 @@
 {#
     One row per bill: bill date, tenant and currency. Append-only: a bill is
     issued once, with all its lines, by the run that closes its day, and
-    never changes (marts.daily_bills shows them). A bill sums its lines: the fees and total_amount are exact
+    never changes (marts.daily_bills shows them). A bill sums its lines,
+    usage and adjustments (a correction of an earlier line, see
+    issued_bill_lines): the fees and total_amount are exact
     (12 decimals), amount_due is the sum of the lines’ amounts due (each
     already rounded to the minor unit).
 #}
@@ -40,7 +42,10 @@ final as (
         cast(count(*) as integer) as line_count,
         cast(count(*) filter (where is_late) as integer) as late_line_count,
         '{{ billing_run_id() }}' as billing_run_id,
-        {{ run_started_at_literal() }} as issued_at
+        {{ run_started_at_literal() }} as issued_at,
+        cast(
+            count(*) filter (where line_type = 'adjustment') as integer
+        ) as adjustment_line_count
     from bill_line_items
     group by
         bill_date,

@@ -13,7 +13,10 @@
     BilledCost and EffectiveCost are the line’s amount_due, ContractedCost
     and ContractedUnitPrice its exact amount and unit price as billed (a
     tenant’s contract price or discount, else the list), ListCost and
-    ListUnitPrice the same at the list price; columns of the
+    ListUnitPrice the same at the list price. An adjustment line (a
+    correction of an earlier line after a price fix) is a charge of
+    ChargeCategory Adjustment and ChargeClass Correction whose costs are the
+    differences, without quantities or unit prices. Columns of the
     specification that do not apply (commitments, regions, resources) are
     left out rather than filled with nulls. x_ columns are this project’s.
 
@@ -41,6 +44,7 @@ price_components as (
 lines as (
     select
         bill_line_items.*,
+        bill_line_items.line_type = 'adjustment' as is_adjustment,
         prices.stream,
         prices.price_component,
         publishers.publisher_name,
@@ -85,33 +89,68 @@ final as (
         {{ billing_day_start('bill_date + 1') }} as {{ q('BillingPeriodEnd') }},
         {{ billing_day_start('usage_date') }} as {{ q('ChargePeriodStart') }},
         {{ billing_day_start('usage_date + 1') }} as {{ q('ChargePeriodEnd') }},
-        'Usage' as {{ q('ChargeCategory') }},
-        cast(null as string) as {{ q('ChargeClass') }},
-        'Usage-Based' as {{ q('ChargeFrequency') }},
-        billing_item
-        || ' on '
-        || cast(usage_date as string)
-        || case
-            when is_late
+        case
+            when is_adjustment then 'Adjustment' else 'Usage'
+        end as {{ q('ChargeCategory') }},
+        case
+            when is_adjustment then 'Correction'
+        end as {{ q('ChargeClass') }},
+        case
+            when is_adjustment then 'One-Time' else 'Usage-Based'
+        end as {{ q('ChargeFrequency') }},
+        case
+            when is_adjustment
                 then
-                    ' (late usage, billed on '
-                    || cast(bill_date as string)
-                    || ')'
-            else ''
+                    'Correction of '
+                    || billing_item
+                    || ' on '
+                    || cast(usage_date as string)
+                    || ' (bill of '
+                    || cast(adjusted_bill_date as string)
+                    || '): unit price '
+                    || cast(previous_unit_price as string)
+                    || ' -> '
+                    || cast(unit_price as string)
+            else
+                billing_item
+                || ' on '
+                || cast(usage_date as string)
+                || case
+                    when is_late
+                        then
+                            ' (late usage, billed on '
+                            || cast(bill_date as string)
+                            || ')'
+                    else ''
+                end
         end as {{ q('ChargeDescription') }},
         currency as {{ q('BillingCurrency') }},
         amount_due as {{ q('BilledCost') }},
         amount_due as {{ q('EffectiveCost') }},
         list_amount as {{ q('ListCost') }},
         amount as {{ q('ContractedCost') }},
-        list_unit_price as {{ q('ListUnitPrice') }},
-        unit_price as {{ q('ContractedUnitPrice') }},
+        {#- an adjustment is a difference of costs: no quantity is consumed
+            or priced again, so its unit prices and quantities are null -#}
+        case
+            when not is_adjustment then list_unit_price
+        end as {{ q('ListUnitPrice') }},
+        case
+            when not is_adjustment then unit_price
+        end as {{ q('ContractedUnitPrice') }},
         'Standard' as {{ q('PricingCategory') }},
-        {{ pricing_quantity('fee_type', 'quantity') }}
-            as {{ q('PricingQuantity') }},
-        focus_pricing_unit as {{ q('PricingUnit') }},
-        quantity as {{ q('ConsumedQuantity') }},
-        focus_consumed_unit as {{ q('ConsumedUnit') }},
+        case
+            when not is_adjustment
+                then {{ pricing_quantity('fee_type', 'quantity') }}
+        end as {{ q('PricingQuantity') }},
+        case
+            when not is_adjustment then focus_pricing_unit
+        end as {{ q('PricingUnit') }},
+        case
+            when not is_adjustment then quantity
+        end as {{ q('ConsumedQuantity') }},
+        case
+            when not is_adjustment then focus_consumed_unit
+        end as {{ q('ConsumedUnit') }},
         service_name as {{ q('ServiceName') }},
         'AI and Machine Learning' as {{ q('ServiceCategory') }},
         service_subcategory as {{ q('ServiceSubcategory') }},
@@ -144,7 +183,8 @@ final as (
         billing_item as {{ q('x_BillingItem') }},
         event_count as {{ q('x_EventCount') }},
         billing_run_id as {{ q('x_BillingRunId') }},
-        issued_at as {{ q('x_IssuedAt') }}
+        issued_at as {{ q('x_IssuedAt') }},
+        adjusted_bill_date as {{ q('x_AdjustedBillDate') }}
     from lines
 )
 

@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         "--late-window-days", help="days late usage may still be billed (dbt var late_window_days)"
     )
     run.add_argument(
+        "--reprice-from",
+        metavar="DATE",
+        help="a correction: price the issued lines of DATE (YYYY-MM-DD, a closed day) and "
+        "later again with the seeds as they are now, and put each difference on this run's "
+        "bills as an adjustment line (dbt var reprice_from)",
+    )
+    run.add_argument(
         "--wait", type=float, default=300, help="seconds to wait for another run (default 300)"
     )
     run.add_argument("--verbose", action="store_true", help="show dbt's full log")
@@ -109,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             "billing_date": args.date,
             "billing_timezone": args.timezone,
             "late_window_days": args.late_window_days,
+            "reprice_from": args.reprice_from,
         }
         return _run(args.usage_root, settings, args.verbose, args.wait, args.new_warehouse)
     if args.command == "publish":

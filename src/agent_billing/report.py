@@ -34,6 +34,18 @@ def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> 
             """,
             [run_id],
         ).fetchall()
+        adjusted = dict(
+            (currency, (lines, due))
+            for currency, lines, due in connection.execute(
+                """
+                select currency, count(*), sum(amount_due)
+                from marts.bill_line_items
+                where billing_run_id = ? and line_type = 'adjustment'
+                group by currency
+                """,
+                [run_id],
+            ).fetchall()
+        )
         last_closed = connection.execute(
             "select max(closed_through) from ledger.billing_runs"
         ).fetchone()[0]
@@ -96,6 +108,12 @@ def print_run_summary(database: Path, billing_date: str, run_id: str | None) -> 
                 f"  {currency}: {bills} bills issued over {days} days, "
                 f"amount due {_money(amount_due)}, {late_lines} late lines"
             )
+            if currency in adjusted:
+                lines, due = adjusted[currency]
+                print(
+                    f"    of which {lines} adjustment lines correcting earlier bills"
+                    f" (--reprice-from), amount due {_money(due)}"
+                )
     print("Usage records (raw = billed + duplicate + unpriced + rejected + pending)")
     for stream, files, raw, billed, duplicate, unpriced, rejected, pending in reconciliation:
         print(

@@ -86,6 +86,24 @@ def _section(pdf: FPDF, section: CurrencySection) -> None:
             ],
             (25, 25, 55, 50, 35),
         )
+    if section.adjustment_lines:
+        pdf.ln(3)
+        pdf.cell(text="Adjustments of earlier bills", new_x="LMARGIN", new_y="NEXT")
+        _table(
+            pdf,
+            ("Bill date", "Corrects bill", "Billing item", "Unit price", "Amount due"),
+            [
+                (
+                    str(line.bill_date),
+                    f"{line.adjusted_bill_date} (usage {line.usage_date})",
+                    line.billing_item,
+                    f"{price(line.previous_unit_price)} -> {price(line.unit_price)}",
+                    money(line.amount_due),
+                )
+                for line in section.adjustment_lines
+            ],
+            (25, 50, 45, 35, 35),
+        )
     pdf.ln(3)
     _table(
         pdf,
@@ -109,6 +127,11 @@ def _section(pdf: FPDF, section: CurrencySection) -> None:
             ("Model fees (exact)", quantity(section.model_fee)),
             ("Smart voice fees, ASR and TTS (exact)", quantity(section.smart_voice_fee)),
             ("Of which late usage (amount due)", money(section.late_amount_due)),
+            *(
+                [("Of which adjustments of earlier bills", money(section.adjustment_amount_due))]
+                if section.adjustment_lines
+                else []
+            ),
             (
                 f"Total due ({currency}), {daily_bills_phrase(section.bill_count)}",
                 money(section.amount_due),

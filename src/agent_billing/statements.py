@@ -3,7 +3,8 @@
 Every figure comes from the marts as issued: the totals are the row of
 marts.monthly_statements, the daily bills those of marts.daily_bills, and the
 billing items are the month's bill lines (marts.bill_line_items) summed per
-item and unit price, late usage apart. Nothing is priced again here; the
+item and unit price, late usage and adjustments (corrections of lines of
+earlier bills) apart. Nothing is priced again here; the
 module checks that the items add up to the statement's amount due and refuses
 to render a statement that does not.
 """
@@ -59,6 +60,22 @@ class LateLine:
 
 
 @dataclass
+class AdjustmentLine:
+    """A correction of a line of an earlier bill after a price fix: a credit or a debit."""
+
+    bill_date: dt.date
+    adjusted_bill_date: dt.date
+    usage_date: dt.date
+    billing_item: str
+    quantity: Decimal
+    quantity_unit: str
+    previous_unit_price: Decimal
+    unit_price: Decimal
+    pricing_unit: str
+    amount_due: Decimal
+
+
+@dataclass
 class CurrencySection:
     currency: str
     amount_due: Decimal
@@ -66,12 +83,14 @@ class CurrencySection:
     model_fee: Decimal
     smart_voice_fee: Decimal
     late_amount_due: Decimal
+    adjustment_amount_due: Decimal
     bill_count: int
     line_count: int
     is_final: bool
     daily_bills: list[DailyBill] = field(default_factory=list)
     items: list[ItemLine] = field(default_factory=list)
     late_lines: list[LateLine] = field(default_factory=list)
+    adjustment_lines: list[AdjustmentLine] = field(default_factory=list)
 
 
 @dataclass
@@ -107,7 +126,8 @@ def load_statement(published: Path, tenant_id: str, month: str) -> Statement:
             """
             select
                 currency, amount_due, total_amount, model_fee, smart_voice_fee,
-                late_amount_due, bill_count, line_count, is_final, month_end
+                late_amount_due, adjustment_amount_due, bill_count, line_count, is_final,
+                month_end
             from published.marts.monthly_statements
             where tenant_id = ? and statement_month = ?
             order by currency
@@ -139,6 +159,7 @@ def load_statement(published: Path, tenant_id: str, month: str) -> Statement:
                 pricing_unit, sum(amount), sum(amount_due), sum(event_count)
             from published.marts.bill_line_items
             where tenant_id = ? and date_trunc('month', bill_date) = ? and not is_late
+                and line_type = 'usage'
             group by currency, fee_type, billing_item, quantity_unit, unit_price, pricing_unit
             order by currency, fee_type <> 'model', fee_type, billing_item, unit_price
             """,
@@ -151,18 +172,35 @@ def load_statement(published: Path, tenant_id: str, month: str) -> Statement:
                 unit_price, pricing_unit, amount_due
             from published.marts.bill_line_items
             where tenant_id = ? and date_trunc('month', bill_date) = ? and is_late
+                and line_type = 'usage'
             order by currency, bill_date, usage_date, billing_item
+            """,
+            [tenant_id, first],
+        ).fetchall()
+        adjustments = connection.execute(
+            """
+            select
+                currency, bill_date, adjusted_bill_date, usage_date, billing_item, quantity,
+                quantity_unit, previous_unit_price, unit_price, pricing_unit, amount_due
+            from published.marts.bill_line_items
+            where tenant_id = ? and date_trunc('month', bill_date) = ?
+                and line_type = 'adjustment'
+            order by currency, bill_date, adjusted_bill_date, usage_date, billing_item
             """,
             [tenant_id, first],
         ).fetchall()
     finally:
         connection.close()
     sections = []
-    for currency, due, total, model, voice, late_due, count, lines, final, _ in totals:
-        section = CurrencySection(currency, due, total, model, voice, late_due, count, lines, final)
+    for row in totals:
+        section = CurrencySection(*row[:10])
+        currency = section.currency
         section.daily_bills = [DailyBill(*row[1:]) for row in bills if row[0] == currency]
         section.items = [ItemLine(*row[1:]) for row in items if row[0] == currency]
         section.late_lines = [LateLine(*row[1:]) for row in late if row[0] == currency]
+        section.adjustment_lines = [
+            AdjustmentLine(*row[1:]) for row in adjustments if row[0] == currency
+        ]
         _check_adds_up(tenant_id, month, section)
         sections.append(section)
     return Statement(
@@ -170,24 +208,26 @@ def load_statement(published: Path, tenant_id: str, month: str) -> Statement:
         tenant_id=tenant_id,
         month=month,
         period_start=first,
-        period_end=totals[0][9],
+        period_end=totals[0][10],
         source=str(published),
         sections=sections,
     )
 
 
 def _check_adds_up(tenant_id: str, month: str, section: CurrencySection) -> None:
-    """The items and late lines must add up to the statement's amount due, to the cent."""
+    """Items, late lines and adjustments must add up to the statement's amount due, to the cent."""
     items_due = sum((item.amount_due for item in section.items), Decimal(0))
     late_due = sum((line.amount_due for line in section.late_lines), Decimal(0))
+    adjusted_due = sum((line.amount_due for line in section.adjustment_lines), Decimal(0))
     bills_due = sum((bill.amount_due for bill in section.daily_bills), Decimal(0))
-    if not (items_due + late_due == bills_due == section.amount_due) or (
-        late_due != section.late_amount_due
+    if not (items_due + late_due + adjusted_due == bills_due == section.amount_due) or (
+        late_due != section.late_amount_due or adjusted_due != section.adjustment_amount_due
     ):
         raise ExportError(
             f"the statement of tenant '{tenant_id}' for {month} in {section.currency} does not "
-            f"add up (items {items_due} + late {late_due}, daily bills {bills_due}, statement "
-            f"{section.amount_due}): the published file is inconsistent; publish again"
+            f"add up (items {items_due} + late {late_due} + adjustments {adjusted_due}, daily "
+            f"bills {bills_due}, statement {section.amount_due}): the published file is "
+            "inconsistent; publish again"
         )
 
 
@@ -268,6 +308,17 @@ def to_text(statement: Statement) -> str:
             )
             for line in section.late_lines
         ]
+        rows += [
+            (
+                f"Correction of {line.billing_item} of {line.usage_date}"
+                f" (bill of {line.adjusted_bill_date})",
+                f"{quantity(line.quantity)} {line.quantity_unit}",
+                f"{price(line.previous_unit_price)} -> {price(line.unit_price)} "
+                f"{section.currency} / {line.pricing_unit}",
+                money(line.amount_due),
+            )
+            for line in section.adjustment_lines
+        ]
         header = ("Billing item", "Quantity", "Unit price", "Amount due")
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
         for row in [header, *rows]:
@@ -280,6 +331,11 @@ def to_text(statement: Statement) -> str:
             f"({section.daily_bills[0].bill_date} to {section.daily_bills[-1].bill_date}), "
             f"{section.line_count} lines",
             f"  Late usage billed this month: {money(section.late_amount_due)}",
+            *(
+                [f"  Adjustments of earlier bills: {money(section.adjustment_amount_due)}"]
+                if section.adjustment_lines
+                else []
+            ),
             f"  Total due ({section.currency}): {money(section.amount_due)}"
             f"  (exact {section.total_amount})",
         ]

@@ -329,5 +329,5 @@ def test_plain_dbt_build_runs_every_unit_test_and_passes(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     results = json.loads((target_dir(REPO) / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) == 20
+    assert len(unit_tests) == 21
     assert {r["status"] for r in unit_tests} == {"pass"}

@@ -9,7 +9,8 @@ the bad-input tests (torn lines, bad fields, schema mismatches, duplicates, unpr
 late usage), plus the analysts' two days. The runs add files between them, so that Spark's
 incremental ledger (pending records carried over, late usage) is exercised, not only a
 first build. Both engines build one copy of the project, whose budgets and contract prices
-seeds hold rows for the scenario's tenants.
+seeds hold rows for the scenario's tenants; before the third run a list price of the days
+already billed is corrected, and that run reprices them (adjustment lines).
 
 Every row of every mart (bills, lines, unpriced, rejected, reconciliation, FOCUS charges,
 statements, agent costs, budgets, spend anomalies) must be equal between the engines, with the
@@ -309,7 +310,18 @@ def engines(tmp_path_factory):
     time.tzset()
     for run_number, (billing_date, write) in enumerate(RUNS, start=1):
         write(usage)
-        usage_var = json.dumps({"usage_root": str(usage)})
+        run_vars = {"usage_root": str(usage)}
+        if run_number == 3:
+            # a correction: Qwen-Max output cost 9.00, not 9.60, on every day billed so
+            # far; run 3 reprices them and issues adjustment lines
+            prices = project / "seeds" / "pricing" / "llm_token_prices.csv"
+            listed = "qwen-max,Qwen-Max,Qwen,output,Qwen-Max output,CNY,"
+            assert listed + "9.60,2020-01-01," in prices.read_text()
+            prices.write_text(
+                prices.read_text().replace(listed + "9.60,2020-01-01,", listed + "9.00,2020-01-01,")
+            )
+            run_vars["reprice_from"] = "2026-01-01"
+        usage_var = json.dumps(run_vars)
         # DuckDB builds in a subprocess while Spark builds here: the two at once
         on_duckdb = subprocess.Popen(
             [DBT, "build", "--exclude-resource-type", "unit_test", "--vars", usage_var],
@@ -353,7 +365,7 @@ def engines(tmp_path_factory):
         assert on_spark.success and not failed, (on_spark.exception, failed)
         if run_number == 1:
             unit_tests = [r for r in on_spark.result if r.node.resource_type == "unit_test"]
-            assert len(unit_tests) == 20 and all(str(r.status) == "pass" for r in unit_tests)
+            assert len(unit_tests) == 21 and all(str(r.status) == "pass" for r in unit_tests)
     spark = SparkSession.builder.getOrCreate()
     return db, spark, base
 
@@ -451,6 +463,13 @@ def test_the_runs_cover_what_spark_must_handle(engines):
         "group by 1 order by 1",
     )
     assert contracted == [("Azure TTS", False), ("Google ASR", False), ("Qwen-Max input", True)]
+    # the correction of run 3: a credit for each Qwen-Max output line of runs 1 and 2
+    adjustments = query(
+        db,
+        "select count(*), count(distinct adjusted_bill_date), max(amount) from "
+        "marts.bill_line_items where line_type = 'adjustment' and billing_item = 'Qwen-Max output'",
+    )
+    assert adjustments[0][0] >= 2 and adjustments[0][1] >= 2 and adjustments[0][2] < 0
 
 
 def test_every_ledger_record_has_the_same_status_on_spark(engines):

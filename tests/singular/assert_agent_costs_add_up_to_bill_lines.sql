@@ -1,8 +1,11 @@
--- The agents of every bill line issued by this run add up exactly to the
+-- The agents of every usage line issued by this run add up exactly to the
 -- line: quantity, event_count and amount; and every line has its agents.
+-- (An adjustment corrects a line; it is not usage of agents.)
 with lines as (
     select * from {{ ref('issued_bill_lines') }}
-    where billing_run_id = '{{ billing_run_id() }}'
+    where
+        billing_run_id = '{{ billing_run_id() }}'
+        and line_type = 'usage'
 ),
 
 agents as (

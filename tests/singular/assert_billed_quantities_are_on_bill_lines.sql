@@ -83,7 +83,9 @@ lines as (
     from {{ ref('issued_bill_lines') }} as bill_line_items
     left join billing_items
         on bill_line_items.billing_item = billing_items.billing_item
-    where bill_line_items.billing_run_id = '{{ billing_run_id() }}'
+    where
+        bill_line_items.billing_run_id = '{{ billing_run_id() }}'
+        and bill_line_items.line_type = 'usage'
     group by
         bill_line_items.tenant_id,
         bill_line_items.usage_date,

@@ -30,7 +30,10 @@ final as (
         issued_at,
         coalesce(list_unit_price, unit_price) as list_unit_price,
         coalesce(list_amount, amount) as list_amount,
-        contract_effective_from
+        contract_effective_from,
+        coalesce(line_type, 'usage') as line_type,
+        adjusted_bill_date,
+        previous_unit_price
     from issued_bill_lines
 )
 

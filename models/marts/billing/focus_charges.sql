@@ -54,7 +54,8 @@ final as (
         {{ q("x_BillingItem") }},
         {{ q("x_EventCount") }},
         {{ q("x_BillingRunId") }},
-        {{ q("x_IssuedAt") }}
+        {{ q("x_IssuedAt") }},
+        {{ q("x_AdjustedBillDate") }}
     from issued_focus_charges
 )
 

@@ -2,7 +2,8 @@
     One row per tenant, currency and calendar month of bill dates: the daily
     bills of the month rolled up, for finance and for the tenant. Late usage
     is shown apart (late_amount_due), since it belongs to earlier days but
-    was billed this month. A view of the issued bills, which
+    was billed this month; so are adjustments (adjustment_amount_due),
+    corrections of lines of earlier bills issued on bills of this month. A view of the issued bills, which
     never change; a month is final once its last day is closed.
 #}
 with daily_bills as (
@@ -60,6 +61,21 @@ late_lines as (
         date_trunc('month', bill_date)
 ),
 
+adjustment_lines as (
+    select
+        tenant_id,
+        currency,
+        cast(date_trunc('month', bill_date) as date) as statement_month,
+        count(*) as adjustment_line_count,
+        sum(amount_due) as adjustment_amount_due
+    from bill_line_items
+    where line_type = 'adjustment'
+    group by
+        tenant_id,
+        currency,
+        date_trunc('month', bill_date)
+),
+
 final as (
     select
         bills.tenant_id,
@@ -83,6 +99,12 @@ final as (
         cast(coalesce(late_lines.late_amount_due, 0) as decimal(38, 2))
             as late_amount_due,
         late_lines.earliest_late_usage_date,
+        cast(coalesce(adjustment_lines.adjustment_line_count, 0) as integer)
+            as adjustment_line_count,
+        cast(
+            coalesce(adjustment_lines.adjustment_amount_due, 0)
+            as decimal(38, 2)
+        ) as adjustment_amount_due,
         coalesce(
             closed.last_closed_day
             >= last_day(bills.statement_month),
@@ -94,6 +116,11 @@ final as (
             bills.tenant_id = late_lines.tenant_id
             and bills.currency = late_lines.currency
             and bills.statement_month = late_lines.statement_month
+    left join adjustment_lines
+        on
+            bills.tenant_id = adjustment_lines.tenant_id
+            and bills.currency = adjustment_lines.currency
+            and bills.statement_month = adjustment_lines.statement_month
     cross join closed
 )
 
