@@ -203,7 +203,9 @@ def test_statement_html_shows_the_amounts_of_the_marts(analytics_bills, tmp_path
 
 def test_statement_documents_keep_any_tenant_id_as_text():
     """A tenant id is data: escaped in HTML, never dropped in the PDF's Latin-1 fonts."""
-    section = CurrencySection("CNY", D("1.00"), D("1.0"), D("1.0"), D(0), D("0.00"), 1, 1, True)
+    section = CurrencySection(
+        "CNY", D("1.00"), D("1.0"), D("1.0"), D(0), D("0.00"), D("0.00"), 1, 1, True
+    )
     statement = Statement(
         issuer="Agent Platform",
         tenant_id="<b>租户&co</b>",
