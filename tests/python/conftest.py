@@ -34,15 +34,25 @@ ANALYTICS_MODULES = {
 }
 
 
+# The longest group (one Spark session, about 4 minutes) starts first, on a worker of its
+# own, while the other workers share the rest; started last, it would be the tail of the run.
+LONGEST_GROUP = "test_spark_equivalence"
+
+
 # tryfirst: xdist's own hook turns the marker into the group suffix of the node id, so the
 # markers must be there before it runs (else every test is a group of its own and a module
-# fixture is built on both workers)
+# fixture is built on every worker). pytest-randomly shuffles the modules before this hook
+# (in its wrapper); the stable sort keeps that order for all groups but the longest, and
+# --no-loadscope-reorder (pyproject.toml) has xdist hand the groups out in this order.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    groups = {}
     for item in items:
         module = item.module.__name__ if item.module else item.nodeid
         group = "analytics" if module in ANALYTICS_MODULES else module
         item.add_marker(pytest.mark.xdist_group(group))
+        groups[item.nodeid] = group
+    items.sort(key=lambda item: groups[item.nodeid] != LONGEST_GROUP)
 
 
 def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
