@@ -140,7 +140,15 @@ final as (
             {{- ' earlier_counts.' ~ column ~ ',' if has_state }} 0
         ) as bigint) as {{ column }},
         {%- endfor %}
+        {#- what the publish compares to update only the files that changed -#}
+        {%- if has_state %}
+        case
+            when counted.source_file is not null then '{{ billing_run_id() }}'
+            else earlier_counts.billing_run_id
+        end as billing_run_id
+        {%- else %}
         '{{ billing_run_id() }}' as billing_run_id
+        {%- endif %}
     from files_present
     left join run_files
         on

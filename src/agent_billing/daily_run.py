@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -251,10 +252,44 @@ def _sync(path: Path) -> None:
         os.close(handle)
 
 
-def publish(db: Path) -> Path:
-    """Copy the marts of the warehouse into a new file and rename it over the published one.
+# The marts with one row per raw record (per usage file), the large ones: a publish that
+# starts from the last published file copies a file's rows again only when the ledger
+# counted the file again since (ledger.usage_status_counts.billing_run_id), so that its
+# time follows the run's files, not the history. Every other mart is small and written whole.
+RECORD_MARTS = ("rejected_usage", "unpriced_usage")
+# In the published file: which count of each usage file its record marts show.
+PUBLISH_STATE = "publish_state"
+# The reasons' descriptions the record marts show (dbt's staging model of the seed).
+REASONS_RELATION = "stg_reference__usage_reasons"
 
-    Called under run_lock only (billing run, billing publish).
+
+@dataclass(frozen=True)
+class Publication:
+    """Where the marts were published, and how: whole, or from the last published file."""
+
+    path: Path
+    # None: written whole; else how many usage files' records were copied again
+    files_updated: int | None = None
+    # record marts copied whole although the rest started from the last published file
+    # (their warehouse view, columns or reasons' descriptions changed)
+    record_marts_whole: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.files_updated is None:
+            return f"{self.path} (written whole)"
+        files = "file" if self.files_updated == 1 else "files"
+        how = f"the records of {self.files_updated} usage {files} copied again"
+        if self.record_marts_whole:
+            how += f"; {', '.join(self.record_marts_whole)} copied whole"
+        return f"{self.path} (from the last published file; {how})"
+
+
+def publish(db: Path) -> Publication:
+    """Write the marts of the warehouse into a new file and rename it over the published one.
+
+    The new file starts as a copy of the published one when that one says which file
+    counts it shows (its schema publish_state); else, or if it cannot be read, it is
+    written whole. Called under run_lock only (billing run, billing publish).
     """
     target = publish_path(db)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -267,32 +302,17 @@ def publish(db: Path) -> Path:
     staging = Path(name)
     staging.unlink()  # DuckDB creates the file itself
     try:
-        with duckdb.connect() as connection:
-            # a storage version every DuckDB client since 1.4 opens (BI drivers pin duckdb<2)
-            connection.execute(
-                f"attach '{sql_text(staging)}' as published "
-                f"(storage_version '{PUBLISHED_STORAGE_VERSION}')"
-            )
-            connection.execute("use published")
-            connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
-            # the marts are views of the ledger; the published file holds their rows
-            tables = connection.execute(
-                "select table_name from duckdb_tables() "
-                "where database_name = 'warehouse' and schema_name = 'marts' "
-                "union all select view_name from duckdb_views() "
-                "where database_name = 'warehouse' and schema_name = 'marts' "
-                "order by 1"
-            ).fetchall()
-            connection.execute("create schema marts")
-            for (table,) in tables:
-                connection.execute(
-                    f'create table marts."{table}" as select * from warehouse.marts."{table}"'
-                )
-            _copy_comments(connection)
-            connection.execute("detach warehouse")
-            connection.execute("checkpoint published")
-            connection.execute("use memory")
-            connection.execute("detach published")
+        publication = None
+        if _has_publish_state(target):
+            shutil.copyfile(target, staging)
+            try:
+                publication = _write_marts(staging, db, target, incremental=True)
+            except duckdb.Error:
+                # the last published file is no base to build on: written whole below
+                staging.unlink(missing_ok=True)
+                Path(f"{staging}.wal").unlink(missing_ok=True)
+        if publication is None:
+            publication = _write_marts(staging, db, target, incremental=False)
         _sync(staging)
         os.replace(staging, target)
         _sync(target.parent)
@@ -301,7 +321,191 @@ def publish(db: Path) -> Path:
     finally:
         staging.unlink(missing_ok=True)
         Path(f"{staging}.wal").unlink(missing_ok=True)
-    return target
+    return publication
+
+
+def _has_publish_state(published: Path) -> bool:
+    """The published file says which file counts its record marts show."""
+    if not published.is_file():
+        return False
+    try:
+        with duckdb.connect(str(published), read_only=True) as connection:
+            return (
+                connection.execute(
+                    "select count(*) from duckdb_tables() "
+                    f"where schema_name = '{PUBLISH_STATE}' and table_name in ('files', 'marts')"
+                ).fetchone()[0]
+                == 2
+            )
+    except duckdb.Error:
+        return False
+
+
+def _write_marts(staging: Path, db: Path, target: Path, incremental: bool) -> Publication:
+    """The marts of db into staging: a new file, or (incremental) a copy of the published
+    one, whose record marts then get the rows of the usage files counted again since."""
+    with duckdb.connect() as connection:
+        if incremental:
+            connection.execute(f"attach '{sql_text(staging)}' as published")
+        else:
+            # a storage version every DuckDB client since 1.4 opens (BI drivers pin duckdb<2)
+            connection.execute(
+                f"attach '{sql_text(staging)}' as published "
+                f"(storage_version '{PUBLISHED_STORAGE_VERSION}')"
+            )
+        connection.execute("use published")
+        connection.execute(f"attach '{sql_text(db)}' as warehouse (read_only)")
+        # the marts are views of the ledger; the published file holds their rows
+        tables = [
+            table
+            for (table,) in connection.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'warehouse' and schema_name = 'marts' "
+                "union all select view_name from duckdb_views() "
+                "where database_name = 'warehouse' and schema_name = 'marts' "
+                "order by 1"
+            ).fetchall()
+        ]
+        connection.execute("create schema if not exists marts")
+        connection.execute(f"create schema if not exists {PUBLISH_STATE}")
+        for (table,) in connection.execute(
+            "select table_name from duckdb_tables() "
+            "where database_name = 'published' and schema_name = 'marts'"
+        ).fetchall():
+            if table not in tables:  # a mart the project no longer has
+                connection.execute(f'drop table marts."{table}"')
+        changed = _changed_files(connection) if incremental else None
+        whole = []
+        for table in tables:
+            if (
+                changed is not None
+                and table in RECORD_MARTS
+                and _same_definition(connection, table)
+                and _same_columns(connection, table)
+                and _same_reasons(connection, table)
+            ):
+                _update_record_mart(connection, table, changed)
+            else:
+                if changed is not None and table in RECORD_MARTS:
+                    whole.append(table)
+                connection.execute(
+                    f'create or replace table marts."{table}" as '
+                    f'select * from warehouse.marts."{table}"'
+                )
+        connection.execute(
+            f"create or replace table {PUBLISH_STATE}.files as "
+            "select stream, source_file, billing_run_id "
+            "from warehouse.ledger.usage_status_counts"
+        )
+        connection.execute(
+            f"comment on table {PUBLISH_STATE}.files is 'How this file was published, "
+            "for the next publish (not for analysis): the count of each usage file "
+            "(ledger.usage_status_counts.billing_run_id) that its marts unpriced_usage and "
+            "rejected_usage show.'"
+        )
+        connection.execute(
+            f"create or replace table {PUBLISH_STATE}.marts as "
+            "select view_name as mart, sql as definition from duckdb_views() "
+            "where database_name = 'warehouse' and schema_name = 'marts' "
+            f"and view_name in {RECORD_MARTS}"
+        )
+        connection.execute(
+            f"comment on table {PUBLISH_STATE}.marts is 'How this file was published, "
+            "for the next publish (not for analysis): the warehouse view each record mart "
+            "was copied from; a changed view is copied whole.'"
+        )
+        _copy_comments(connection)
+        connection.execute("detach warehouse")
+        connection.execute("checkpoint published")
+        connection.execute("use memory")
+        connection.execute("detach published")
+    if changed is None:
+        return Publication(target)
+    return Publication(target, len(changed), tuple(whole))
+
+
+def _changed_files(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The usage files counted again since the last publish, new, or gone since."""
+    rows = connection.execute(
+        f"""
+        select source_file from warehouse.ledger.usage_status_counts as now
+        where not exists (
+            select 1 from {PUBLISH_STATE}.files as shown
+            where shown.stream = now.stream and shown.source_file = now.source_file
+            and shown.billing_run_id is not distinct from now.billing_run_id
+        )
+        union
+        select source_file from {PUBLISH_STATE}.files as shown
+        where not exists (
+            select 1 from warehouse.ledger.usage_status_counts as now
+            where now.stream = shown.stream and now.source_file = shown.source_file
+        )
+        order by 1
+        """
+    ).fetchall()
+    return [file for (file,) in rows]
+
+
+def _same_definition(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The warehouse view of the mart is the one the published rows were copied from."""
+    return bool(
+        connection.execute(
+            f"select count(*) from duckdb_views() as now join {PUBLISH_STATE}.marts as shown "
+            "on shown.mart = now.view_name and shown.definition = now.sql "
+            "where now.database_name = 'warehouse' and now.schema_name = 'marts' "
+            "and now.view_name = ?",
+            [table],
+        ).fetchone()[0]
+    )
+
+
+def _same_columns(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The published table has the mart's columns, in its order, of its types."""
+
+    def columns(database: str) -> list[tuple]:
+        return connection.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where database_name = ? and schema_name = 'marts' and table_name = ? "
+            "order by column_index",
+            [database, table],
+        ).fetchall()
+
+    published = columns("published")
+    return bool(published) and published == columns("warehouse")
+
+
+def _same_reasons(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The reasons' descriptions the published rows show are those of the seed now."""
+    found = connection.execute(
+        "select schema_name from duckdb_tables() where database_name = 'warehouse' "
+        "and table_name = ? union all select schema_name from duckdb_views() "
+        "where database_name = 'warehouse' and view_name = ?",
+        [REASONS_RELATION, REASONS_RELATION],
+    ).fetchall()
+    if len(found) != 1:
+        return False
+    (schema,) = found[0]
+    return not connection.execute(
+        f'select distinct reason, reason_description from marts."{table}" '
+        f'except select reason, reason_description from warehouse."{schema}".'
+        f'"{REASONS_RELATION}"'
+    ).fetchall()
+
+
+def _update_record_mart(
+    connection: duckdb.DuckDBPyConnection, table: str, changed: list[str]
+) -> None:
+    """The rows of the changed files replaced by the mart's rows of them now."""
+    if not changed:
+        return
+    # a literal list is filtered in the scan of the ledger (source_file names the file
+    # alone: it starts with the stream's folder)
+    files = ", ".join(_sql_string_exact(file) for file in changed)
+    connection.execute(f'delete from marts."{table}" where source_file in ({files})')
+    connection.execute(
+        f'insert into marts."{table}" '
+        f'select * from warehouse.marts."{table}" where source_file in ({files})'
+    )
 
 
 def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
@@ -326,6 +530,10 @@ def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
 
 def _sql_string(text: str) -> str:
     return f"'{sql_text(text.strip())}'"
+
+
+def _sql_string_exact(text: str) -> str:
+    return f"'{sql_text(text)}'"
 
 
 def sql_text(value: str | Path) -> str:
