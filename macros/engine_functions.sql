@@ -100,6 +100,24 @@
 
 
 {#-
+    Written between "name as" and the body of a small CTE that a later
+    filter reads (a few keys): DuckDB computes it once, before the scan it
+    narrows, instead of planning it into that scan. Spark plans CTEs its
+    own way.
+-#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'agent_billing')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}
+    materialized
+{%- endmacro %}
+
+{% macro spark__materialized_cte() -%}
+{%- endmacro %}
+
+
+{#-
     The quotient of two BIGINT values >= 0 (the denominator > 0), rounded
     half up to an integer: shares and projections of amounts counted in
     cents, without a division DuckDB would turn into a DOUBLE.

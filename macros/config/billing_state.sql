@@ -63,3 +63,47 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    Pre-hook of usage_records: a DuckDB ledger written before records kept
+    their event_key gets it computed for every row, in the transaction of
+    the model (a process killed here leaves the column as it was). Nothing
+    happens once the column exists.
+-#}
+{% macro usage_records_add_event_key() -%}
+    {%- if execute and target.type == 'duckdb' and ledger_has_state() -%}
+        {%- set names = [] -%}
+        {%- for column in adapter.get_columns_in_relation(ledger_state()) -%}
+            {%- do names.append(column.name | lower) -%}
+        {%- endfor -%}
+        {%- if 'event_key' not in names -%}
+            alter table {{ ledger_state() }} add column event_key ubigint;
+            update {{ ledger_state() }}
+            set event_key = {{ event_key('stream', 'event_id') }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The catalog version of this run (intermediate.int_catalog_version), as
+    a literal read once when the model compiles, which dbt does right after
+    building that model: a filter on the ledger with a literal is applied
+    while its columns are scanned, where the same filter with a subquery is
+    a join on every row. A relation that cannot be read here (a unit test
+    fixture, a compile with nothing built yet) is read by the subquery.
+-#}
+{% macro catalog_version_value(relation, subquery) -%}
+    {%- if execute and relation is not string
+        and not (relation.identifier or '').startswith('__dbt__cte__')
+        and load_relation(relation) is not none -%}
+        {%- set value = run_query(
+            'select max(catalog_version) from ' ~ relation
+        ).columns[0].values()[0] -%}
+        {%- if value is not none -%}
+            {{- return("'" ~ value | replace("'", "''") ~ "'") -}}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(subquery) -}}
+{%- endmacro %}

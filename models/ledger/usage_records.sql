@@ -6,7 +6,10 @@
     incremental_predicates=[
         "DBT_INCREMENTAL_TARGET.status in ('pending', 'unpriced')"
     ],
-    pre_hook="{{ usage_records_add_source_version() }}",
+    pre_hook=[
+        "{{ usage_records_add_source_version() }}",
+        "{{ usage_records_add_event_key() }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('stg_usage__files') }}
@@ -55,7 +58,8 @@
 
     Cost: nearly every id has one record. The order of deliveries is worked
     out only for the records whose id may have another record (a narrow
-    count by a hash of the id, made exact below), and only those are
+    count by event_key, a 64-bit hash of stream and id kept with each
+    record, made exact below), and only those are
     compared with their first delivery; the other records are their id’s
     first and only delivery.
 #}
@@ -64,11 +68,10 @@
 {%- set cutoff_day =
     '(' ~ billing_date_literal() ~ ' - ' ~ late_window_days() ~ ')' -%}
 {%- set last_closed = last_closed_day_literal() -%}
-{#- Unpriced records change only with the prices and aliases, or with age. -#}
-{%- set reopened =
-    '(catalog_version is distinct from '
-    ~ '(select this_catalog.catalog_version from this_catalog)'
-    ~ ' or usage_date < ' ~ cutoff_day ~ ')' %}
+{%- set this_catalog_version = catalog_version_value(
+    ref('int_catalog_version'),
+    '(select this_catalog.catalog_version from this_catalog)'
+) -%}
 {#- What two copies of an event_id must agree on: all but the id. -#}
 {%- set payload_columns = [
     'tenant_id', 'agent_id', 'occurred_at', 'item_key',
@@ -155,6 +158,37 @@ new_records as {{ inline_cte() }} (
 ),
 
 {% if has_state %}
+{#-
+    The open records of earlier runs to classify again: every pending one,
+    and the unpriced ones reopened (by age, or by a new catalog version).
+    One scan per case, each filter a plain comparison that DuckDB applies
+    while it reads the ledger, so that the other columns are read only
+    for the rows taken (one filter with an OR reads them for every
+    unpriced record of the window first).
+#}
+reopened_records as (
+    select *
+    from {{ ledger_state() }}
+    where status = 'pending'
+
+    union all
+
+    select *
+    from {{ ledger_state() }}
+    where
+        status = 'unpriced'
+        and usage_date < {{ cutoff_day }}
+
+    union all
+
+    select *
+    from {{ ledger_state() }}
+    where
+        status = 'unpriced'
+        and usage_date >= {{ cutoff_day }}
+        and catalog_version is distinct from {{ this_catalog_version }}
+),
+
 carried_over as (
     select
         earlier.stream,
@@ -186,18 +220,14 @@ carried_over as (
         end as invalid_reason,
         earlier.raw_record,
         true as is_carried_over
-    from {{ ledger_state() }} as earlier
+    from reopened_records as earlier
     left join usage_files
         on
             earlier.stream = usage_files.stream
             and earlier.source_file = usage_files.source_file
     where
-        (
-            earlier.status = 'pending'
-            or (earlier.status = 'unpriced' and {{ reopened }})
-        )
         -- an incomplete line of an appended file is read again instead
-        and not (
+        not (
             earlier.reason is not distinct from 'incomplete_line'
             and usage_files.read_mode is not distinct from 'appended'
         )
@@ -223,6 +253,8 @@ resolved as {{ inline_cte() }} (
     select
         candidates.*,
         candidates.invalid_reason is null as is_valid_event,
+        {{ event_key('candidates.stream', 'candidates.event_id') }}
+            as event_key,
         case
             when candidates.stream = 'llm'
                 then
@@ -238,43 +270,66 @@ resolved as {{ inline_cte() }} (
             and candidates.item_key = model_resolution.item_key
 ),
 
-{# Ids that may have several records here (by hash: a superset). #}
+{# Ids that may have several records here (by key: a superset). #}
 possibly_repeated_ids as (
-    select
-        stream,
-        {{ values_hash(['event_id']) }} as event_id_hash
+    select event_key
     from resolved
     where is_valid_event
-    group by stream, {{ values_hash(['event_id']) }}
+    group by event_key
     having count(*) > 1
 ),
 
+{%- if has_state %}
+
 {#
-    First deliveries of earlier runs that are not classified again, for the
-    ids read here: the billed records of the late window (a copy of one is
-    never charged again) and the unpriced records left as they are.
+    First deliveries of earlier runs that are not classified again: the
+    billed records of the late window (a copy of one is never charged
+    again) and the unpriced records left as they are. They are looked up
+    in two steps, so that the cost of the lookup follows the narrow keys
+    of the records of the window, not their ids and payloads: first the
+    keys of the ids of this run found among them (materialized: a handful
+    of keys), then those records whole.
 #}
+{%- set kept_first_delivery -%}
+        earlier.usage_date >= {{ cutoff_day }}
+        and (
+            earlier.status = 'billed'
+            or (
+                earlier.status = 'unpriced'
+                and earlier.catalog_version
+                is not distinct from {{ this_catalog_version }}
+            )
+        )
+{%- endset %}
+
+delivered_before_keys as {{ materialized_cte() }} (
+    select distinct {{ ledger_event_key('earlier') }} as event_key
+    from {{ ledger_state() }} as earlier
+    where
+        {{ kept_first_delivery }}
+        and {{ ledger_event_key('earlier') }} in (
+            select resolved.event_key
+            from resolved
+            where resolved.is_valid_event
+        )
+),
+{%- endif %}
+
 -- noqa: disable=LT02
 delivered_before as (
     {%- if has_state %}
+    {#- a superset of the ids read here (by key): every use below joins
+        on stream and event_id themselves #}
     select
         earlier.stream,
         earlier.event_id,
         {{ 'earlier.' ~ payload_columns | join(',\n        earlier.') }}
     from {{ ledger_state() }} as earlier
     where
-        earlier.usage_date >= {{ cutoff_day }}
-        and (
-            earlier.status = 'billed'
-            or (earlier.status = 'unpriced' and not {{ reopened }})
-        )
-        and exists (
-            select 1
-            from resolved
-            where
-                resolved.is_valid_event
-                and resolved.stream = earlier.stream
-                and resolved.event_id = earlier.event_id
+        {{ kept_first_delivery }}
+        and {{ ledger_event_key('earlier') }} in (
+            select delivered_before_keys.event_key
+            from delivered_before_keys
         )
     {%- else %}
     select
@@ -310,10 +365,7 @@ shared_id_records as (
             exists (
                 select 1
                 from possibly_repeated_ids
-                where
-                    possibly_repeated_ids.stream = resolved.stream
-                    and possibly_repeated_ids.event_id_hash
-                    = {{ values_hash(['resolved.event_id']) }}
+                where possibly_repeated_ids.event_key = resolved.event_key
             )
             or exists (
                 select 1
@@ -489,6 +541,7 @@ final as (
         source_version,
         source_line,
         event_id,
+        event_key,
         tenant_id,
         agent_id,
         occurred_at,
@@ -512,9 +565,7 @@ final as (
             when status = 'rejected' or reason = 'incomplete_line'
                 then raw_record
         end as raw_record,
-        (
-            select this_catalog.catalog_version from this_catalog
-        ) as catalog_version,
+        {{ this_catalog_version }} as catalog_version,
         '{{ billing_run_id() }}' as billing_run_id
     from classified
 )

@@ -498,13 +498,15 @@ def _update_record_mart(
     """The rows of the changed files replaced by the mart's rows of them now."""
     if not changed:
         return
-    # a literal list is filtered in the scan of the ledger (source_file names the file
-    # alone: it starts with the stream's folder)
-    files = ", ".join(_sql_string_exact(file) for file in changed)
-    connection.execute(f'delete from marts."{table}" where source_file in ({files})')
+    # source_file names the file alone (it starts with the stream's folder). A list
+    # parameter is applied while the ledger is scanned, so that only the rows of these
+    # files are read whole; a literal IN list is only used to skip row groups, after
+    # which every unpriced record of the late window would be read whole and dropped.
+    connection.execute(f'delete from marts."{table}" where source_file = any(?)', [changed])
     connection.execute(
         f'insert into marts."{table}" '
-        f'select * from warehouse.marts."{table}" where source_file in ({files})'
+        f'select * from warehouse.marts."{table}" where source_file = any(?)',
+        [changed],
     )
 
 
@@ -530,10 +532,6 @@ def _copy_comments(connection: duckdb.DuckDBPyConnection) -> None:
 
 def _sql_string(text: str) -> str:
     return f"'{sql_text(text.strip())}'"
-
-
-def _sql_string_exact(text: str) -> str:
-    return f"'{sql_text(text)}'"
 
 
 def sql_text(value: str | Path) -> str:

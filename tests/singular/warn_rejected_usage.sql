@@ -1,5 +1,6 @@
--- Reports, without failing the run, how many raw records were rejected
--- (see marts.rejected_usage).
+-- Reports, without failing the run, how many raw records this run rejected
+-- (its new records: a rejection is final). Every rejected record of the files
+-- under usage_root is in marts.rejected_usage.
 {{ config(severity='warn') }}
 
 select
@@ -7,4 +8,5 @@ select
     reason,
     source_file,
     source_line
-from {{ ref('rejected_usage') }}
+from {{ ref('usage_records') }}
+where status = 'rejected'
