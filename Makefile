@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark setup-duckdb1 run test lint bench bench-curve docs clean destroy-billing-state
+.PHONY: setup setup-spark setup-duckdb1 run test test-cluster lint bench bench-curve docs clean destroy-billing-state
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ run: setup
 # (unit tests, data tests, contracts) on hand-made fixtures, on DuckDB and on Spark.
 test: setup setup-spark setup-duckdb1 lint
 	$(BIN)/pytest
+
+# The equivalence scenario on a standalone Spark cluster (master, worker, Thrift server
+# on 127.0.0.1, started and stopped by the test) through the spark_thrift target.
+test-cluster: setup setup-spark
+	$(BIN)/pytest -n 0 -p no:randomly tests/cluster
 
 lint: setup
 	$(BIN)/ruff check src tests models

@@ -13,8 +13,79 @@
     {{ guard_day_is_over(zone, billing_day) }}
     {{ guard_zone_of_the_warehouse(zone) }}
     {{ guard_reprice_from() }}
+    {%- if price_seeds_checked_at_run_start() %}
     {{ guard_prices_of_closed_days() }}
     {{ guard_contract_prices_of_closed_days() }}
+    {%- endif %}
+{% endmacro %}
+
+
+{#-
+    Where the price seeds are checked against the closed days. DuckDB runs
+    in the dbt process and reads the CSV files at run start. A Spark server
+    (a cluster behind Thrift) cannot read files of the machine dbt runs on,
+    so on Spark each price seed is checked by its own pre-hook
+    (guard_price_seed), with the rows dbt has read from the file sent as SQL,
+    before the seed table is touched: a refused seed is not loaded, and
+    the failed node keeps the run from committing anything.
+-#}
+{% macro price_seeds_checked_at_run_start() %}
+    {{ return(adapter.dispatch('price_seeds_checked_at_run_start', 'agent_billing')()) }}
+{% endmacro %}
+
+{% macro default__price_seeds_checked_at_run_start() %}
+    {{ return(true) }}
+{% endmacro %}
+
+{% macro spark__price_seeds_checked_at_run_start() %}
+    {{ return(false) }}
+{% endmacro %}
+
+
+{#- pre-hook of the price seeds: see price_seeds_checked_at_run_start. -#}
+{% macro guard_price_seed() %}
+    {%- if not execute or price_seeds_checked_at_run_start()
+        or flags.WHICH not in ('build', 'run', 'seed')
+        or model.name not in (
+            'llm_token_prices', 'asr_prices', 'tts_prices', 'tenant_prices'
+        ) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rows = price_seed_rows_sql(load_agate_table()) -%}
+    {%- if model.name == 'tenant_prices' -%}
+        {{ guard_contract_prices_of_closed_days(rows) }}
+    {%- else -%}
+        {{ guard_prices_of_closed_days(model.name, rows) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+
+{#- The rows of a seed file as read by dbt (text), as a subquery with the columns of the file. -#}
+{% macro price_seed_rows_sql(table) %}
+    {%- set names = table.column_names | list -%}
+    {%- set rows = [] -%}
+    {%- for row in table.rows -%}
+        {%- set values = [] -%}
+        {%- for value in row -%}
+            {%- if value is none -%}
+                {%- do values.append('cast(null as string)') -%}
+            {%- else -%}
+                {%- do values.append("'" ~ value | string | replace('\\', '\\\\')
+                    | replace("'", "\\'") ~ "'") -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do rows.append('(' ~ values | join(', ') ~ ')') -%}
+    {%- endfor -%}
+    {%- if rows -%}
+        {{ return('(select * from values ' ~ rows | join(', ') ~ ' as seed_file('
+            ~ names | join(', ') ~ ')) as seed_file') }}
+    {%- endif -%}
+    {%- set nulls = [] -%}
+    {%- for name in names -%}
+        {%- do nulls.append('cast(null as string) as ' ~ name) -%}
+    {%- endfor -%}
+    {{ return('(select ' ~ nulls | join(', ') ~ ' where false) as seed_file') }}
 {% endmacro %}
 
 
@@ -105,7 +176,7 @@
     (reprice_from) may change the price of its days, never their currency
     or to no price.
 #}
-{% macro guard_prices_of_closed_days() %}
+{% macro guard_prices_of_closed_days(only_seed=none, seed_rows=none) %}
     {%- set lines = adapter.get_relation(
         database=target.database, schema='marts', identifier='bill_line_items'
     ) -%}
@@ -119,18 +190,23 @@
     ] -%}
     {%- set seed_selects = [] -%}
     {%- set seed_files = {} -%}
-    {%- for fee_type, seed_name, price_column in seeds -%}
+    {%- set fee_types = [] -%}
+    {%- for fee_type, seed_name, price_column in seeds
+        if only_seed is none or seed_name == only_seed -%}
         {%- set node = price_seed_node(seed_name) -%}
+        {%- do fee_types.append(fee_type) -%}
         {%- do seed_files.update({fee_type: node.original_file_path}) -%}
         {%- do seed_selects.append(
             "select '" ~ fee_type ~ "' as fee_type, billing_item,"
             ~ " currency, " ~ price_column ~ " as price_text,"
             ~ " effective_from as from_text, effective_to as to_text from "
-            ~ read_price_seed_csv(node)
+            ~ (seed_rows or read_price_seed_csv(node))
         ) -%}
     {%- endfor -%}
     {%- set differences = run_query(price_guard_sql(
-        seed_selects | join('\nunion all\n'), effective_issued_prices(lines)
+        seed_selects | join('\nunion all\n'),
+        'select * from (' ~ effective_issued_prices(lines) ~ ') as issued'
+        ~ " where fee_type in ('" ~ fee_types | join("', '") ~ "')"
     )) -%}
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
@@ -180,7 +256,7 @@
     its list price less its discount_percent. So a contract added, removed
     or changed under a closed day is refused, naming the row.
 #}
-{% macro guard_contract_prices_of_closed_days() %}
+{% macro guard_contract_prices_of_closed_days(seed_rows=none) %}
     {%- set lines = adapter.get_relation(
         database=target.database, schema='marts', identifier='bill_line_items'
     ) -%}
@@ -189,7 +265,7 @@
     {%- endif -%}
     {%- set node = price_seed_node('tenant_prices') -%}
     {%- set differences = run_query(contract_guard_sql(
-        read_price_seed_csv(node), effective_issued_prices(lines)
+        seed_rows or read_price_seed_csv(node), effective_issued_prices(lines)
     )) -%}
     {%- if differences.rows | length > 0 -%}
         {%- set found = [] -%}
@@ -494,22 +570,9 @@ limit 10
 {% endmacro %}
 
 
-{#- The CSV file of a price seed as text columns, readable in a query. -#}
-{% macro read_price_seed_csv(node) %}
-    {{ return(adapter.dispatch('read_price_seed_csv', 'agent_billing')(node)) }}
-{% endmacro %}
-
-{% macro default__read_price_seed_csv(node) -%}
+{#- The CSV file of a price seed as text columns, readable in a query (DuckDB). -#}
+{% macro read_price_seed_csv(node) -%}
     {%- set path = node.root_path ~ '/' ~ node.original_file_path -%}
     read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
 {%- endmacro %}
 
-{% macro spark__read_price_seed_csv(node) -%}
-    {%- set path = node.root_path ~ '/' ~ node.original_file_path -%}
-    {%- set view = 'agent_billing_guard_' ~ node.name -%}
-    {%- do run_query(
-        'create or replace temporary view ' ~ view ~ ' using csv options (path '
-        ~ "'" ~ path | replace("'", "\\'") ~ "', header 'true')"
-    ) -%}
-    {{- return(view) -}}
-{%- endmacro %}

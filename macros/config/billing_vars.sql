@@ -189,6 +189,8 @@
         ) }}
         {#- what cannot be undone once written: only for commands that write -#}
         {%- if flags.WHICH in ('build', 'run', 'seed') -%}
+            {#- Spark: a ledger commit stopped halfway, finished or undone -#}
+            {{ recover_interrupted_ledger_commit() }}
             {{ check_billing_guards(zone, billing_date()) }}
         {%- endif -%}
     {%- endif -%}

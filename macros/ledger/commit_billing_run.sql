@@ -174,30 +174,171 @@
 
 
 {#-
-    Spark: the statements run one by one, in the order of the DAG (the
-    records, the files, then the bills, billing_runs last). Plain Parquet
-    tables have no transactions across tables: a process killed during the
-    commit can leave part of it written (docs/spark.md); a table format
-    with transactions (Delta, Iceberg) would make it atomic.
+    Spark: plain Parquet tables have no transactions, and a rewrite in place
+    (insert overwrite) killed halfway loses the rows it had deleted. So the
+    commit never writes a ledger table in place:
+      1. prepare: the next state of each table is written whole to a new
+         table <table>__dbt_next_<commit> (its rows and the new rows, less
+         the rows replaced), in the column types of the state;
+      2. mark: the empty table ledger.dbt_commit_<commit> says that every
+         next state is complete;
+      3. swap: each table is renamed <table>__dbt_previous_<commit> and its
+         next state takes its name (a rename in the metastore: the views
+         of the marts read the new table by name);
+      4. the previous tables and the mark are dropped.
+    A run stopped anywhere (the dbt process or the Spark server killed)
+    leaves either no mark (the ledger as it was, plus next tables to drop)
+    or a mark (the swap to finish): recover_interrupted_ledger_commit(),
+    the first thing every later run does, finishes or discards it.
 -#}
 {% macro spark__ledger_commit(steps) -%}
+    {%- set commit = invocation_id | replace('-', '') -%}
+    {%- set swaps = [] -%}
     {%- for step in steps -%}
-        {%- set columns = ledger_commit_columns(step) -%}
+        {%- set next = step.state.incorporate(
+            path={'identifier': step.state.identifier ~ '__dbt_next_' ~ commit}
+        ) -%}
+        {%- set run_columns = adapter.get_columns_in_relation(step.run)
+            | map(attribute='name') | map('lower') | list -%}
+        {%- set kept = [] -%}
+        {%- set added = [] -%}
+        {%- for column in adapter.get_columns_in_relation(step.state) -%}
+            {%- set cast = 'cast({} as ' ~ column.data_type ~ ') as '
+                ~ column.quoted -%}
+            {%- do kept.append(
+                cast.format('DBT_INCREMENTAL_TARGET.' ~ column.quoted)
+            ) -%}
+            {%- do added.append(cast.format(
+                column.quoted if column.name | lower in run_columns else 'null'
+            )) -%}
+        {%- endfor -%}
         {%- if step.strategy == 'insert_overwrite' -%}
-            {% do run_query(
-                'insert overwrite table ' ~ step.state
-                ~ ' select ' ~ columns | join(', ') ~ ' from ' ~ step.run
-            ) %}
+            {%- set rows = 'select ' ~ added | join(', ') ~ ' from ' ~ step.run -%}
         {%- elif step.strategy == 'delete+insert' -%}
-            {% do run_query(spark_delete_insert_sql(
-                step.run, step.state, step.unique_key, step.predicates
-            )) %}
+            {%- set rows = spark_delete_insert_rows_sql(
+                step.run, step.state, step.unique_key, step.predicates,
+                kept, added
+            ) -%}
         {%- else -%}
-            {% do run_query(
-                'insert into ' ~ step.state ~ ' (' ~ columns | join(', ')
-                ~ ') select ' ~ columns | join(', ') ~ ' from ' ~ step.run
-            ) %}
+            {%- set rows = 'select ' ~ kept | join(', ') ~ ' from '
+                ~ step.state ~ ' as DBT_INCREMENTAL_TARGET union all select '
+                ~ added | join(', ') ~ ' from ' ~ step.run -%}
+        {%- endif -%}
+        {% do run_query('create table ' ~ next ~ ' using parquet as ' ~ rows) %}
+        {%- do swaps.append((step.state, next)) -%}
+    {%- endfor -%}
+    {% do run_query(
+        'create table ' ~ ledger_state_schema() ~ '.dbt_commit_' ~ commit
+        ~ ' (tables int) using parquet'
+    ) %}
+    {{ recover_interrupted_ledger_commit(interrupted=false) }}
+    {{- return('') -}}
+{%- endmacro %}
+
+
+{#-
+    on-run-start (Spark), before anything reads the ledger: what a commit
+    stopped halfway left in the schema ledger, finished or discarded. With
+    its mark (every next state complete), each table not swapped yet is
+    swapped and the previous tables dropped; without it, the next tables
+    are dropped and the ledger stays as it was. A commit that ran to its end
+    leaves nothing, and this reads one list of tables. Also the end of
+    spark__ledger_commit itself (steps 3 and 4).
+-#}
+{% macro recover_interrupted_ledger_commit(interrupted=true) -%}
+    {{- return(adapter.dispatch('recover_interrupted_ledger_commit')(
+        interrupted
+    )) -}}
+{%- endmacro %}
+
+{% macro default__recover_interrupted_ledger_commit(interrupted) -%}
+    {{- return('') -}}
+{%- endmacro %}
+
+{% macro spark__recover_interrupted_ledger_commit(interrupted) -%}
+    {%- set schema = ledger_state_schema() -%}
+    {%- if not adapter.check_schema_exists(target.database, schema) -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set present = run_query('show tables in ' ~ schema).columns[1].values()
+        | map('lower') | list -%}
+    {%- set pattern = '^(.+)__dbt_(next|previous)_([0-9a-f]+)$' -%}
+    {%- set marks = [] -%}
+    {%- set left = [] -%}
+    {%- for name in present -%}
+        {%- if modules.re.match('^dbt_commit_[0-9a-f]+$', name) -%}
+            {%- do marks.append(name) -%}
+        {%- elif modules.re.match(pattern, name) -%}
+            {%- do left.append(name) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if not marks and not left -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set marked = marks | map('replace', 'dbt_commit_', '') | list -%}
+    {%- set finished = [] -%}
+    {%- set discarded = [] -%}
+    {%- for name in left | sort -%}
+        {%- set parts = modules.re.match(pattern, name) -%}
+        {%- set table = parts.group(1) -%}
+        {%- set state = api.Relation.create(
+            schema=schema, identifier=table, type='table'
+        ) -%}
+        {%- set next = state.incorporate(path={'identifier': name}) -%}
+        {%- set previous = state.incorporate(path={
+            'identifier': table ~ '__dbt_previous_' ~ parts.group(3)
+        }) -%}
+        {%- if parts.group(2) == 'next' and parts.group(3) in marked -%}
+            {#- swap: the state aside (unless already), the next state in -#}
+            {%- if table in present and previous.identifier not in present -%}
+                {% do adapter.rename_relation(state, previous) %}
+                {%- do present.append(previous.identifier) -%}
+            {%- endif -%}
+            {% do adapter.rename_relation(next, state) %}
+            {%- do present.append(table) -%}
+            {%- do finished.append(table) -%}
+        {%- elif parts.group(2) == 'next' -%}
+            {% do adapter.drop_relation(next) %}
+            {%- do discarded.append(table) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in present | list -%}
+        {%- set parts = modules.re.match(pattern, name) -%}
+        {%- if parts and parts.group(2) == 'previous' -%}
+            {%- set previous = api.Relation.create(
+                schema=schema, identifier=name, type='table'
+            ) -%}
+            {%- if parts.group(1) in present -%}
+                {% do adapter.drop_relation(previous) %}
+            {%- else -%}
+                {#- set aside without a next state to take its place (no
+                    commit does that): it is still the state -#}
+                {% do adapter.rename_relation(previous, previous.incorporate(
+                    path={'identifier': parts.group(1)}
+                )) %}
+                {%- do present.append(parts.group(1)) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for mark in marks -%}
+        {% do adapter.drop_relation(api.Relation.create(
+            schema=schema, identifier=mark, type='table'
+        )) %}
+    {%- endfor -%}
+    {%- if interrupted and finished -%}
+        {{- log(
+            'Finished the ledger commit of an interrupted run (its every table'
+            ~ ' was written; now swapped in): ' ~ finished | join(', '),
+            info=true
+        ) -}}
+    {%- endif -%}
+    {%- if interrupted and discarded -%}
+        {{- log(
+            'Discarded the ledger commit of an interrupted run (not every table'
+            ~ ' was written; the ledger is as the last finished commit left'
+            ~ ' it): ' ~ discarded | join(', '),
+            info=true
+        ) -}}
+    {%- endif -%}
     {{- return('') -}}
 {%- endmacro %}

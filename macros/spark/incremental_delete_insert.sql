@@ -1,14 +1,17 @@
 {#
-    delete+insert on Spark, for the ledger (usage_records, usage_files).
+    delete+insert on Spark: the rows of a table after it.
 
     dbt-spark 1.11 offers append, insert_overwrite, merge and microbatch;
     merge needs a table format with row-level updates (Delta, Iceberg,
     Hudi), which a plain local Spark does not have. The ledger replaces the
-    rows of the keys it reclassifies, so on Spark the table is rewritten:
-    kept rows (those not replaced) plus the new rows go to a work table,
-    which then overwrites the ledger. Like dbt-duckdb’s delete+insert, a row
-    is replaced when its unique_key is in the new rows and it satisfies the
-    incremental_predicates (which name the ledger DBT_INCREMENTAL_TARGET).
+    rows of the keys it reclassifies (usage_records, usage_files), so its
+    commit on Spark writes the kept rows (those not replaced) and the new
+    rows to a new table (spark_delete_insert_rows_sql, see spark__ledger_commit).
+    Like dbt-duckdb’s delete+insert, a row is replaced when its unique_key is
+    in the new rows and it satisfies the incremental_predicates (which name
+    the table DBT_INCREMENTAL_TARGET). For an incremental model with
+    delete+insert (none in this project), spark_delete_insert_sql rewrites
+    the table through a work table.
 
     The two dbt-spark macros below are dbt-spark’s own (1.11.0) with
     delete+insert added; the project’s macros take precedence over the
@@ -16,25 +19,50 @@
 #}
 
 {% macro spark_delete_insert_sql(source, target, unique_key, incremental_predicates) %}
-    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
-    {%- if not keys -%}
-        {{ exceptions.raise_compiler_error(
-            "delete+insert on Spark needs a unique_key (model " ~ this ~ ")"
-        ) }}
-    {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(target)
         | map(attribute='quoted') | list -%}
     {%- set work = target.incorporate(
         path={'identifier': target.identifier ~ '__dbt_rewrite'}
     ) -%}
-    {%- set predicates = incremental_predicates or [] -%}
-
+    {%- set kept = [] -%}
+    {%- for column in columns -%}
+        {%- do kept.append('DBT_INCREMENTAL_TARGET.' ~ column) -%}
+    {%- endfor -%}
     {% do run_query('drop table if exists ' ~ work) %}
-    {% set rewrite %}
-        create table {{ work }} using parquet as
+    {% do run_query(
+        'create table ' ~ work ~ ' using parquet as '
+        ~ spark_delete_insert_rows_sql(
+            source, target, unique_key, incremental_predicates, kept, columns
+        )
+    ) %}
+    {% do run_query(
+        'insert overwrite table ' ~ target
+        ~ ' select ' ~ (columns | join(', ')) ~ ' from ' ~ work
+    ) %}
+    drop table {{ work }}
+{% endmacro %}
+
+
+{#-
+    The rows of target after a delete+insert of source: the rows of target
+    not replaced, then every row of source. target_columns and
+    source_columns are the select lists (the same columns, in one order).
+-#}
+{% macro spark_delete_insert_rows_sql(
+    source, target, unique_key, incremental_predicates, target_columns,
+    source_columns
+) %}
+    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+    {%- if not keys -%}
+        {{ exceptions.raise_compiler_error(
+            "delete+insert on Spark needs a unique_key (model " ~ target ~ ")"
+        ) }}
+    {%- endif -%}
+    {%- set predicates = incremental_predicates or [] -%}
+    {%- set query -%}
         select
-            {%- for column in columns %}
-            DBT_INCREMENTAL_TARGET.{{ column }}{{ ',' if not loop.last }}
+            {%- for column in target_columns %}
+            {{ column }}{{ ',' if not loop.last }}
             {%- endfor %}
         from {{ target }} as DBT_INCREMENTAL_TARGET
         left join (
@@ -57,15 +85,10 @@
             {%- endfor %}
         )
         union all
-        select {{ columns | join(', ') }}
+        select {{ source_columns | join(', ') }}
         from {{ source }}
-    {% endset %}
-    {% do run_query(rewrite) %}
-    {% do run_query(
-        'insert overwrite table ' ~ target
-        ~ ' select ' ~ (columns | join(', ')) ~ ' from ' ~ work
-    ) %}
-    drop table {{ work }}
+    {%- endset -%}
+    {{ return(query) }}
 {% endmacro %}
 
 

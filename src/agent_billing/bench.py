@@ -541,6 +541,108 @@ def _append(path: Path, lines: list[str]) -> None:
         handle.write(separator + "\n".join(lines))
 
 
+def _spark_busy_seconds(events: Path) -> tuple[float, int]:
+    """Seconds in which Spark ran at least one SQL execution (the union of the intervals in
+    its event logs), and how many executions there were."""
+    intervals, started = [], {}
+    for log in events.iterdir():
+        for line in log.read_text().splitlines():
+            event = json.loads(line)
+            kind = event.get("Event", "")
+            if kind.endswith("SparkListenerSQLExecutionStart"):
+                started[event["executionId"]] = event["time"]
+            elif kind.endswith("SparkListenerSQLExecutionEnd") and event["executionId"] in started:
+                intervals.append((started.pop(event["executionId"]), event["time"]))
+    busy, reach = 0, 0
+    for start, end in sorted(intervals):
+        if end > reach:
+            busy += end - max(start, reach)
+            reach = end
+    return busy / 1000, len(intervals)
+
+
+def cluster_run(scale: str, workdir: Path, report: Path | None) -> dict:
+    """The catch-up and a daily run through the spark_thrift target, on a standalone
+    cluster of one worker on this machine (agent_billing.spark_cluster): wall time, the
+    time Spark was busy (its event log), the rest (dbt: start-up, compiling, the client)."""
+    from agent_billing.spark_cluster import SparkCluster
+
+    counts = SCALES[scale]
+    days = counts["days"]
+    root = workdir / "cluster-usage"
+    shutil.rmtree(root, ignore_errors=True)
+    per_day = counts["llm"] + counts["asr"] + counts["tts"]
+    print(f"bench: generating {days + 1} days x {per_day:,} events under {root}")
+    for offset in range(days + 1):
+        generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
+    _land(root, days)
+    last = FIRST_DAY + dt.timedelta(days=days - 1)
+    folder = workdir / "cluster"
+    shutil.rmtree(folder, ignore_errors=True)
+    dbt = str(Path(sys.executable).parent / "dbt")
+    results = {}
+    with SparkCluster(folder, event_log=True) as cluster:
+
+        def build(day: dt.date) -> tuple[float, float, int]:
+            for old in (folder / "events").iterdir():
+                old.unlink()
+            env = dict(
+                os.environ,
+                SPARK_THRIFT_PORT=str(cluster.thrift_port),
+                BILLING_DATE=day.isoformat(),
+            )
+            command = [dbt, "build", "--target", "spark_thrift", "--vars"]
+            command += [json.dumps({"usage_root": str(root / "live")})]
+            command += ["--exclude-resource-type", "unit_test"]
+            elapsed, _, _ = _measure(command, env)
+            # the Thrift server writes its event log as it goes; restarting it closes the file
+            cluster.kill_thrift_server()
+            busy, statements = _spark_busy_seconds(folder / "events")
+            cluster.start_thrift_server()
+            return elapsed, busy, statements
+
+        results["catch-up"] = build(last)
+        from pyhive import hive
+
+        connection = hive.connect(host="127.0.0.1", port=cluster.thrift_port)
+        cursor = connection.cursor()
+        cursor.execute(
+            "select bill_date, tenant_id, currency, total_amount, amount_due "
+            "from marts.daily_bills order by 1, 2, 3, 4, 5"
+        )
+        bills = [[str(v) for v in row] for row in cursor.fetchall()]
+        connection.close()
+        _, _, expected = _baseline(root / "live", last, "1536MB")
+        if bills != expected:
+            raise SystemExit("bench: the cluster's bills differ from the baseline's")
+        _land(root, days + 1)
+        results["daily"] = build(last + dt.timedelta(days=1))
+    lines = [
+        f"### {dt.date.today().isoformat()}, scale `{scale}` through the Thrift server "
+        "(`python -m agent_billing.bench --cluster`)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores; one standalone master, one "
+        "worker (2 cores, executor 2 GiB) and the Thrift server on 127.0.0.1; the "
+        "`spark_thrift` target (`poll_interval: 1`). Bills equal to the hand-written "
+        "query's. Spark busy: the union of its SQL executions (event log); dbt: the rest.",
+        "",
+        "| step | events | wall | Spark busy | dbt and the client | SQL executions |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for step, events in (("catch-up", per_day * days), ("daily", per_day)):
+        elapsed, busy, statements = results[step]
+        lines.append(
+            f"| {step} | {events:,} | {elapsed:.1f} s | {busy:.1f} s | "
+            f"{elapsed - busy:.1f} s | {statements} |"
+        )
+    print("\n".join(lines))
+    if report:
+        _append(report, lines + [""])
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="billing-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="default")
@@ -552,8 +654,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="instead: one catch-up per point from 1M to 100M events (the scale note)",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="instead: the catch-up and a daily run through the spark_thrift target, on a "
+        "standalone Spark cluster started on this machine",
+    )
     args = parser.parse_args(argv)
-    if args.curve:
+    if args.cluster:
+        cluster_run(args.scale, args.workdir, args.report)
+    elif args.curve:
         curve(args.workdir, args.report)
     else:
         run(args.scale, args.workdir, args.repeats, args.report)

@@ -280,6 +280,31 @@ RUNS = [
 ]
 
 
+def scenario_project(base: Path) -> Path:
+    """A copy of the project with the scenario's budgets and contract prices."""
+    project = project_copy(base)
+    (project / "seeds" / "contracts" / "tenant_budgets.csv").write_text(SCENARIO_BUDGETS)
+    (project / "seeds" / "contracts" / "tenant_prices.csv").write_text(SCENARIO_TENANT_PRICES)
+    return project
+
+
+def prepare_run(project: Path, usage: Path, run_number: int) -> dict:
+    """Writes the files of run RUN_NUMBER (1 to 3); returns the run's dbt vars."""
+    RUNS[run_number - 1][1](usage)
+    run_vars = {"usage_root": str(usage)}
+    if run_number == 3:
+        # a correction: Qwen-Max output cost 9.00, not 9.60, on every day billed so
+        # far; run 3 reprices them and issues adjustment lines
+        prices = project / "seeds" / "pricing" / "llm_token_prices.csv"
+        listed = "qwen-max,Qwen-Max,Qwen,output,Qwen-Max output,CNY,"
+        assert listed + "9.60,2020-01-01," in prices.read_text()
+        prices.write_text(
+            prices.read_text().replace(listed + "9.60,2020-01-01,", listed + "9.00,2020-01-01,")
+        )
+        run_vars["reprice_from"] = "2026-01-01"
+    return run_vars
+
+
 def _utc(value):
     """Instants compared as UTC: DuckDB returns them aware, PySpark naive in the process zone."""
     if isinstance(value, datetime):
@@ -298,9 +323,7 @@ def engines(tmp_path_factory):
     # a copy of the project with budgets for the scenario's tenants (the seed ships empty):
     # acme's March CNY budget exceeded, globex's March USD one at 80 % (2.24 of 2.80), the
     # others ok, one of a month no run has closed
-    project = project_copy(base)
-    (project / "seeds" / "contracts" / "tenant_budgets.csv").write_text(SCENARIO_BUDGETS)
-    (project / "seeds" / "contracts" / "tenant_prices.csv").write_text(SCENARIO_TENANT_PRICES)
+    project = scenario_project(base)
     usage = base / "usage"
     db = base / "duckdb" / "billing.duckdb"
     db.parent.mkdir()
@@ -308,20 +331,8 @@ def engines(tmp_path_factory):
     os.environ["SPARK_WAREHOUSE_DIR"] = str(spark_dir)
     os.environ["TZ"] = "UTC"
     time.tzset()
-    for run_number, (billing_date, write) in enumerate(RUNS, start=1):
-        write(usage)
-        run_vars = {"usage_root": str(usage)}
-        if run_number == 3:
-            # a correction: Qwen-Max output cost 9.00, not 9.60, on every day billed so
-            # far; run 3 reprices them and issues adjustment lines
-            prices = project / "seeds" / "pricing" / "llm_token_prices.csv"
-            listed = "qwen-max,Qwen-Max,Qwen,output,Qwen-Max output,CNY,"
-            assert listed + "9.60,2020-01-01," in prices.read_text()
-            prices.write_text(
-                prices.read_text().replace(listed + "9.60,2020-01-01,", listed + "9.00,2020-01-01,")
-            )
-            run_vars["reprice_from"] = "2026-01-01"
-        usage_var = json.dumps(run_vars)
+    for run_number, (billing_date, _) in enumerate(RUNS, start=1):
+        usage_var = json.dumps(prepare_run(project, usage, run_number))
         # DuckDB builds in a subprocess while Spark builds here: the two at once
         on_duckdb = subprocess.Popen(
             [DBT, "build", "--exclude-resource-type", "unit_test", "--vars", usage_var],
@@ -507,7 +518,9 @@ def test_bad_settings_stop_the_spark_run_before_anything_is_written(engines, set
 
 
 def test_a_contract_price_changed_under_closed_days_stops_the_spark_run(engines):
-    """The contract price guard reads the seed file on Spark too, and names the row."""
+    """The contract price guard checks the seed on Spark too (its pre-hook, with the rows dbt
+    read from the file: a server of a cluster cannot read it), and names the row; the seed is
+    not loaded and the run commits nothing."""
     _, spark, base = engines
     seed = base / "project" / "seeds" / "contracts" / "tenant_prices.csv"
     original = seed.read_text()
@@ -515,13 +528,26 @@ def test_a_contract_price_changed_under_closed_days_stops_the_spark_run(engines)
     try:
         before = spark.sql("select count(*) from marts.bill_line_items").collect()[0][0]
         usage = {"usage_root": str(base / "usage")}
+        runs_before = spark.sql("select count(*) from ledger.billing_runs").collect()[0][0]
         result = _spark_build(base, base / "project", "--vars", json.dumps(usage))
         assert not result.success
+        failed = {
+            r.node.unique_id: str(r.message) for r in result.result if str(r.status) == "error"
+        }
+        message = failed.pop("seed.agent_billing.tenant_prices")
+        assert failed == {}
         assert (
             "Invalid contract price seed: seeds/contracts/tenant_prices.csv: row (edge, Azure"
             " TTS, USD, 0.0120, -, from 2026-01-01, to open) prices Azure TTS for edge on"
-        ) in str(result.exception)
-        assert "(billed at 0.012345 USD, list 0.015000)" in str(result.exception)
+        ) in message
+        assert "(billed at 0.012345 USD, list 0.015000)" in message
         assert spark.sql("select count(*) from marts.bill_line_items").collect()[0][0] == before
+        assert spark.sql("select count(*) from ledger.billing_runs").collect()[0][0] == runs_before
+        # the seed table still holds the price the lines were billed at
+        loaded = spark.sql(
+            "select unit_price from contracts.tenant_prices where tenant_id = 'edge' "
+            "and billing_item = 'Azure TTS'"
+        ).collect()
+        assert [row[0] for row in loaded] == ["0.012345"]
     finally:
         seed.write_text(original)
