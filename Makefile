@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark setup-duckdb1 run test test-cluster lint bench bench-curve docs clean destroy-billing-state
+.PHONY: setup setup-spark setup-duckdb1 run test test-cluster lint bench bench-curve bench-cluster docs clean destroy-billing-state
 
 setup: $(STAMP)
 
@@ -60,6 +60,12 @@ lint: setup
 SCALE ?= default
 bench: setup
 	$(BIN)/python -m agent_billing.bench --scale $(SCALE) --report BENCHMARKS.md
+
+# The catch-up and a daily run through the spark_thrift target, on a standalone Spark
+# cluster (one worker) started on this machine: wall time, Spark's share, dbt's share.
+CLUSTER_SCALE ?= medium
+bench-cluster: setup setup-spark
+	$(BIN)/python -m agent_billing.bench --cluster --scale $(CLUSTER_SCALE) --report BENCHMARKS.md
 
 # How time and memory grow with the events caught up in one run (1M to 100M).
 bench-curve: setup

@@ -545,7 +545,7 @@ def _spark_busy_seconds(events: Path) -> tuple[float, int]:
     """Seconds in which Spark ran at least one SQL execution (the union of the intervals in
     its event logs), and how many executions there were."""
     intervals, started = [], {}
-    for log in events.iterdir():
+    for log in (path for path in events.rglob("*") if path.is_file()):
         for line in log.read_text().splitlines():
             event = json.loads(line)
             kind = event.get("Event", "")
@@ -584,8 +584,6 @@ def cluster_run(scale: str, workdir: Path, report: Path | None) -> dict:
     with SparkCluster(folder, event_log=True) as cluster:
 
         def build(day: dt.date) -> tuple[float, float, int]:
-            for old in (folder / "events").iterdir():
-                old.unlink()
             env = dict(
                 os.environ,
                 SPARK_THRIFT_PORT=str(cluster.thrift_port),
@@ -595,9 +593,11 @@ def cluster_run(scale: str, workdir: Path, report: Path | None) -> dict:
             command += [json.dumps({"usage_root": str(root / "live")})]
             command += ["--exclude-resource-type", "unit_test"]
             elapsed, _, _ = _measure(command, env)
-            # the Thrift server writes its event log as it goes; restarting it closes the file
-            cluster.kill_thrift_server()
+            # stopping the Thrift server closes its event log; it starts again for the next step
+            cluster.stop_thrift_server()
             busy, statements = _spark_busy_seconds(folder / "events")
+            shutil.rmtree(folder / "events")
+            (folder / "events").mkdir()
             cluster.start_thrift_server()
             return elapsed, busy, statements
 

@@ -238,6 +238,11 @@ class SparkCluster:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
+    def stop_thrift_server(self) -> None:
+        """Stops the Thrift server as an operator would (SIGTERM): it closes its event log."""
+        for name in [n for n in self._processes if n.startswith("thrift")]:
+            self._end(name)
+
     def start_thrift_server(self) -> None:
         """Starts the Thrift server (again, after kill_thrift_server) on a new port."""
         bin_dir = spark_home() / "bin"
@@ -265,6 +270,8 @@ class SparkCluster:
                     *("--conf", "spark.ui.enabled=false"),
                     *("--conf", f"spark.eventLog.enabled={str(self.event_log).lower()}"),
                     *("--conf", f"spark.eventLog.dir={self.folder / 'events'}"),
+                    *("--conf", "spark.eventLog.compress=false"),
+                    *("--conf", "spark.eventLog.rolling.enabled=false"),
                     *("--hiveconf", f"hive.server2.thrift.bind.host={HOST}"),
                     *("--hiveconf", f"hive.server2.thrift.port={self.thrift_port}"),
                     "spark-internal",
