@@ -276,6 +276,15 @@ def _pipeline_bills(db: Path) -> list:
     return [[str(v) for v in r] for r in rows]
 
 
+def _generate(root: Path, day_count: int, counts: dict) -> int:
+    """The first day_count days of usage under root/staged; returns the events per day."""
+    per_day = counts["llm"] + counts["asr"] + counts["tts"]
+    print(f"bench: generating {day_count} days x {per_day:,} events under {root}")
+    for offset in range(day_count):
+        generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
+    return per_day
+
+
 def _land(root: Path, day_count: int) -> None:
     """Make the first day_count days of root/staged visible under root/live (hard links)."""
     for stream in ("llm", "asr", "tts"):
@@ -372,10 +381,7 @@ def run(scale: str, workdir: Path, repeats: int, report: Path | None) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     root = workdir / "usage"
     shutil.rmtree(root, ignore_errors=True)
-    per_day = counts["llm"] + counts["asr"] + counts["tts"]
-    print(f"bench: generating {long_days + 1} days x {per_day:,} events under {root}")
-    for offset in range(long_days + 1):
-        generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
+    per_day = _generate(root, long_days + 1, counts)
 
     memory_limit = os.environ.get("BILLING_MEMORY_LIMIT", "1536MB")
     results: dict[str, list[tuple[float, int, int]]] = {}
@@ -571,10 +577,7 @@ def cluster_run(scale: str, workdir: Path, report: Path | None) -> dict:
     days = counts["days"]
     root = workdir / "cluster-usage"
     shutil.rmtree(root, ignore_errors=True)
-    per_day = counts["llm"] + counts["asr"] + counts["tts"]
-    print(f"bench: generating {days + 1} days x {per_day:,} events under {root}")
-    for offset in range(days + 1):
-        generate_day(root / "staged", FIRST_DAY + dt.timedelta(days=offset), counts)
+    per_day = _generate(root, days + 1, counts)
     _land(root, days)
     last = FIRST_DAY + dt.timedelta(days=days - 1)
     folder = workdir / "cluster"

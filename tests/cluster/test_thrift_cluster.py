@@ -41,7 +41,7 @@ from test_spark_equivalence import (  # noqa: E402
     MARTS,
     RUNS,
     SPARK_TYPES,
-    _utc,
+    assert_same_mart,
     prepare_run,
     scenario_project,
 )
@@ -211,28 +211,13 @@ def _spark_columns(cluster, table: str) -> dict[str, str]:
 @pytest.mark.parametrize("table", sorted(MARTS))
 def test_every_mart_row_is_the_same_through_the_thrift_server(engines, table):
     db, cluster, _ = engines
-    duckdb_columns = dict(
-        query(
-            db,
-            "select column_name, data_type from information_schema.columns "
-            f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
-        )
+    assert_same_mart(
+        db,
+        table,
+        _spark_columns(cluster, table),
+        functools.partial(_thrift_rows, cluster),
+        typed=_typed,
     )
-    assert _spark_columns(cluster, table) == duckdb_columns
-    compared = [c for c in duckdb_columns if c not in MARTS[table]]
-    spark_rows = _thrift_rows(
-        cluster, f"select {', '.join(f'`{c}`' for c in compared)} from marts.{table}"
-    )
-    quoted = ", ".join(f'"{c}"' for c in compared)
-    duckdb_rows = query(db, f"select {quoted} from marts.{table}")
-    types = [duckdb_columns[c] for c in compared]
-    on_spark = sorted(
-        (tuple(_utc(_typed(v, t)) for v, t in zip(row, types, strict=True)) for row in spark_rows),
-        key=repr,
-    )
-    on_duckdb = sorted((tuple(_utc(v) for v in row) for row in duckdb_rows), key=repr)
-    assert on_duckdb, f"marts.{table} is empty: nothing was compared"
-    assert on_spark == on_duckdb
 
 
 def test_every_ledger_record_has_the_same_status_through_the_thrift_server(engines):

@@ -413,9 +413,12 @@ def _spark_columns(spark, table: str) -> dict[str, str]:
     return columns
 
 
-@pytest.mark.parametrize("table", sorted(MARTS))
-def test_every_mart_row_is_the_same_on_spark(engines, table):
-    db, spark, _ = engines
+def assert_same_mart(db: Path, table: str, spark_columns: dict, spark_rows, typed=None) -> None:
+    """marts.TABLE on Spark has DuckDB's columns, types and rows (all but MARTS[table]).
+
+    spark_columns: Spark's columns and types (as DuckDB spells them); spark_rows(sql) runs a
+    query on Spark; typed(value, duckdb_type) turns what that client returns into the Python
+    type DuckDB's client gives, where they differ."""
     duckdb_columns = dict(
         query(
             db,
@@ -423,17 +426,24 @@ def test_every_mart_row_is_the_same_on_spark(engines, table):
             f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
         )
     )
-    assert _spark_columns(spark, table) == duckdb_columns
+    assert spark_columns == duckdb_columns
     compared = [c for c in duckdb_columns if c not in MARTS[table]]
-    spark_rows = spark.sql(
-        f"select {', '.join(f'`{c}`' for c in compared)} from marts.{table}"
-    ).collect()
+    types = [duckdb_columns[c] for c in compared]
+    rows = spark_rows(f"select {', '.join(f'`{c}`' for c in compared)} from marts.{table}")
+    if typed:
+        rows = [[typed(v, t) for v, t in zip(row, types, strict=True)] for row in rows]
     quoted = ", ".join(f'"{c}"' for c in compared)
     duckdb_rows = query(db, f"select {quoted} from marts.{table}")
-    on_spark = sorted((tuple(_utc(v) for v in row) for row in spark_rows), key=repr)
+    on_spark = sorted((tuple(_utc(v) for v in row) for row in rows), key=repr)
     on_duckdb = sorted((tuple(_utc(v) for v in row) for row in duckdb_rows), key=repr)
     assert on_duckdb, f"marts.{table} is empty: nothing was compared"
     assert on_spark == on_duckdb
+
+
+@pytest.mark.parametrize("table", sorted(MARTS))
+def test_every_mart_row_is_the_same_on_spark(engines, table):
+    db, spark, _ = engines
+    assert_same_mart(db, table, _spark_columns(spark, table), lambda sql: spark.sql(sql).collect())
 
 
 def test_the_runs_cover_what_spark_must_handle(engines):
