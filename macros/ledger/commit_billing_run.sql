@@ -193,7 +193,6 @@
 -#}
 {% macro spark__ledger_commit(steps) -%}
     {%- set commit = invocation_id | replace('-', '') -%}
-    {%- set swaps = [] -%}
     {%- for step in steps -%}
         {%- set next = step.state.incorporate(
             path={'identifier': step.state.identifier ~ '__dbt_next_' ~ commit}
@@ -225,7 +224,6 @@
                 ~ added | join(', ') ~ ' from ' ~ step.run -%}
         {%- endif -%}
         {% do run_query('create table ' ~ next ~ ' using parquet as ' ~ rows) %}
-        {%- do swaps.append((step.state, next)) -%}
     {%- endfor -%}
     {% do run_query(
         'create table ' ~ ledger_state_schema() ~ '.dbt_commit_' ~ commit
