@@ -296,3 +296,34 @@ def test_a_list_price_changed_under_closed_days_is_refused_through_the_thrift_se
         "where billing_item = 'GPT-4o input' and currency = 'USD'",
     )
     assert loaded == [("2.500000",)]
+
+
+def test_the_profile_session_settings_reach_the_thrift_server(cluster):
+    """The server starts without them: each must arrive with the connection (set:hiveconf:)."""
+    import yaml
+    from pyhive import hive
+
+    profiles = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles.yml").read_text())
+    parameters = profiles["agent_billing"]["outputs"]["spark_thrift"]["server_side_parameters"]
+    connection = hive.connect(
+        host="127.0.0.1",
+        port=cluster.thrift_port,
+        configuration={key: str(value) for key, value in parameters.items()},
+    )
+    try:
+        cursor = connection.cursor()
+        found = {}
+        for key in (
+            "spark.sql.session.timeZone",
+            "spark.sql.decimalOperations.allowPrecisionLoss",
+            "spark.sql.ansi.enabled",
+        ):
+            cursor.execute(f"set {key}")
+            found.update(dict(cursor.fetchall()))
+    finally:
+        connection.close()
+    assert found == {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+        "spark.sql.ansi.enabled": "false",
+    }
