@@ -89,11 +89,12 @@
         cast(null as string) as record_error,
         {%- for column in spec.columns %}
         {%- if column in present %}
-        {{ spark_parquet_column_text(column, present[column]) }} as {{ column }}
+        {{ spark_parquet_column_text(column, present[column]) }} as {{ column }},
         {%- else %}
-        cast(null as string) as {{ column }}
-        {%- endif %}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }},
+        {%- endif %}
         {%- endfor %}
+        {{- usage_value_nulls(spec) }}
     from parquet.{{ spark_usage_files_glob(group_files) }}
         {%- endset -%}
         {%- do parts.append(part) -%}
@@ -108,8 +109,9 @@
         to_json(struct(*), map('ignoreNullFields', 'false')) as raw_record,
         'schema_mismatch' as record_error,
         {%- for column in spec.columns %}
-        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }},
         {%- endfor %}
+        {{- usage_value_nulls(spec) }}
     from parquet.{{ spark_usage_files_glob([file]) }}
         {%- endset -%}
         {%- do parts.append(part) -%}

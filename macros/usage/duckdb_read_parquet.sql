@@ -37,8 +37,10 @@
 
 
 {#
-    Parquet files are read natively, one read per distinct fitting schema, so
-    a column keeps its own type until it is rendered as text. Files that do
+    Parquet files are read natively, one read per distinct fitting schema. A
+    column of a type that holds its value exactly is checked as it is and
+    given as <column>_value (parquet_typed_value); any other is rendered as
+    text, checked by the rules of a JSON line’s text. Files that do
     not fit contribute one schema_mismatch record per row.
 #}
 {% macro duckdb__read_usage_parquet(spec, files) -%}
@@ -86,10 +88,30 @@
         cast(null as string) as raw_record,
         cast(null as string) as record_error,
         {%- for column in spec.columns %}
-        {%- if column in present %}
-        cast({{ adapter.quote(column) }} as string) as {{ column }}
+        {%- set typed = parquet_typed_value(column, present[column])
+            if column in present else none %}
+        {%- if typed and not typed.keeps_text %}
+        {#- the text only where the value fails its check #}
+        case
+            when not ({{ typed.check }})
+                then cast({{ adapter.quote(column) }} as string)
+        end as {{ column }},
+        {%- elif column in present %}
+        cast({{ adapter.quote(column) }} as string) as {{ column }},
         {%- else %}
-        cast(null as string) as {{ column }}
+        cast(null as string) as {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        {%- for column, value_type in spec.value_types.items() %}
+        {%- set typed = parquet_typed_value(column, present[column])
+            if column in present else none %}
+        {%- if typed %}
+        case
+            when {{ typed.check }}
+                then cast({{ adapter.quote(column) }} as {{ value_type }})
+        end as {{ column }}_value
+        {%- else %}
+        cast(null as {{ value_type }}) as {{ column }}_value
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from read_parquet(
@@ -115,8 +137,9 @@
         ) as raw_record,
         'schema_mismatch' as record_error,
         {%- for column in spec.columns %}
-        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }},
         {%- endfor %}
+        {{- usage_value_nulls(spec) }}
     from read_parquet(
         '{{ duckdb_path_literal(file) | replace("'", "''") }}',
         file_row_number = true,

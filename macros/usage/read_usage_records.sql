@@ -10,7 +10,10 @@
     source_line (1-based line or row number; 0 for a file-level record),
     raw_record (the line’s text, bytes that are not UTF-8 written as \xNN;
     for Parquet, built later only for records that are rejected),
-    record_error, then each contract column as text.
+    record_error, then each contract column as text, then <column>_value
+    for occurred_at and the quantities: the value of a typed Parquet column
+    that passed its check (the text is then null; see
+    parquet_typed_value), else null.
 
     record_error, first that applies: the file’s problem; invalid_encoding
     (a line that is not UTF-8, every line of a UTF-16 file); incomplete_line
@@ -32,19 +35,32 @@
         {%- do by_kind['problem' if file.file_problem else file.file_format].append(file) -%}
     {%- endfor -%}
 
+    {#- records read as text only: no typed values -#}
+    {%- set text_parts = [] -%}
     {%- if by_kind['problem'] -%}
-        {%- do parts.append(usage_file_records(spec, by_kind['problem'])) -%}
+        {%- do text_parts.append(usage_file_records(spec, by_kind['problem'])) -%}
     {%- endif -%}
     {%- if by_kind['jsonl'] -%}
-        {%- do parts.append(adapter.dispatch('read_usage_jsonl', 'agent_billing')(
+        {%- do text_parts.append(adapter.dispatch('read_usage_jsonl', 'agent_billing')(
             spec, by_kind['jsonl']
         )) -%}
     {%- endif -%}
     {%- if by_kind['jsonl.gz'] -%}
-        {%- do parts.append(adapter.dispatch('read_usage_jsonl_gz', 'agent_billing')(
+        {%- do text_parts.append(adapter.dispatch('read_usage_jsonl_gz', 'agent_billing')(
             spec, by_kind['jsonl.gz']
         )) -%}
     {%- endif -%}
+    {%- for text_part in text_parts -%}
+        {%- set part -%}
+    select
+        text_records.*,
+        {{- usage_value_nulls(spec) }}
+    from (
+        {{ text_part }}
+    ) as text_records
+        {%- endset -%}
+        {%- do parts.append(part) -%}
+    {%- endfor -%}
     {%- if by_kind['parquet'] -%}
         {%- set paths = [] -%}
         {%- for file in by_kind['parquet'] -%}
@@ -69,7 +85,10 @@
         read.raw_record,
         read.record_error,
         {%- for column in spec.columns %}
-        read.{{ column }}{{ ',' if not loop.last }}
+        read.{{ column }},
+        {%- endfor %}
+        {%- for column in spec.value_types %}
+        read.{{ column }}_value{{ ',' if not loop.last }}
         {%- endfor %}
     from (
         {{ parts | join('\n        union all\n') }}
@@ -89,8 +108,9 @@
         cast(null as string) as raw_record,
         cast(null as string) as record_error,
         {%- for column in spec.columns %}
-        cast(null as string) as {{ column }}{{ ',' if not loop.last }}
+        cast(null as string) as {{ column }},
         {%- endfor %}
+        {{- usage_value_nulls(spec) }}
     where false
 {%- endmacro %}
 

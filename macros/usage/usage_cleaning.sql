@@ -95,6 +95,16 @@
 {%- endmacro %}
 
 
+{#-
+    A field of a rejected Parquet row as text, for its JSON: its text, or
+    the text of its typed value where that passed its check (the
+    staging models’ <column>_text and <column>_value).
+-#}
+{% macro received_text(column) -%}
+    coalesce({{ column }}_text, cast({{ column }}_value as string))
+{%- endmacro %}
+
+
 {#- A JSON object text of (key, text value) pairs, nulls kept as null. -#}
 {% macro json_object_text(pairs) -%}
     {{ return(adapter.dispatch('json_object_text', 'agent_billing')(pairs)) }}

@@ -348,7 +348,13 @@ delivered_before as (
 ),
 -- noqa: enable=LT02
 
-{# The valid records whose id another record may have. #}
+{#
+    The valid records whose id another record may have: their key repeats
+    here, or is the key of a first delivery kept from an earlier run. By key
+    a superset, which is harmless: a record whose id has no other record is
+    its own first delivery below. Both are plain lookups of a 64-bit key;
+    a correlated EXISTS would first make every key read here distinct.
+#}
 shared_id_records as (
     select
         resolved.stream,
@@ -362,18 +368,16 @@ shared_id_records as (
     where
         resolved.is_valid_event
         and (
-            exists (
-                select 1
+            resolved.event_key in (
+                select possibly_repeated_ids.event_key
                 from possibly_repeated_ids
-                where possibly_repeated_ids.event_key = resolved.event_key
             )
-            or exists (
-                select 1
-                from delivered_before
-                where
-                    delivered_before.stream = resolved.stream
-                    and delivered_before.event_id = resolved.event_id
+            {%- if has_state %}
+            or resolved.event_key in (
+                select delivered_before_keys.event_key
+                from delivered_before_keys
             )
+            {%- endif %}
         )
 ),
 

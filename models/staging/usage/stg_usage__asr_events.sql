@@ -24,15 +24,24 @@ cleaned as (
         -- as received
         trim(occurred_at) as occurred_at_text,
         {{ usage_text_id('vendor') }} as reported_vendor,
-        trim(audio_seconds) as audio_seconds_text
+        trim(audio_seconds) as audio_seconds_text,
+        -- typed Parquet values, already checked (else null)
+        occurred_at_value,
+        audio_seconds_value
     from source
 ),
 
 checked as (
     select
         *,
-        {{ parse_usage_timestamp('occurred_at_text') }} as occurred_at,
-        {{ is_audio_seconds('audio_seconds_text') }} as has_valid_quantities
+        coalesce(
+            occurred_at_value,
+            {{ parse_usage_timestamp('occurred_at_text') }}
+        ) as occurred_at,
+        (
+            audio_seconds_value is not null
+            or {{ is_audio_seconds('audio_seconds_text') }}
+        ) as has_valid_quantities
     from cleaned
 ),
 
@@ -65,7 +74,9 @@ final as (
         lower(reported_vendor) as vendor_key,
         case
             when has_valid_quantities
-                then cast(audio_seconds_text as decimal(38, 6))
+                then coalesce(
+                    audio_seconds_value, cast(audio_seconds_text as decimal(38, 6))
+                )
         end as audio_seconds,
         invalid_reason,
         coalesce(
@@ -77,9 +88,9 @@ final as (
                 ('event_id', 'event_id'),
                 ('tenant_id', 'tenant_id'),
                 ('agent_id', 'agent_id'),
-                ('occurred_at', 'occurred_at_text'),
+                ('occurred_at', received_text('occurred_at')),
                 ('vendor', 'reported_vendor'),
-                ('audio_seconds', 'audio_seconds_text')
+                ('audio_seconds', received_text('audio_seconds'))
             ]) }}
             end
         ) as raw_record

@@ -26,17 +26,30 @@ cleaned as (
         trim(occurred_at) as occurred_at_text,
         {{ usage_text_id('model') }} as reported_model,
         trim(input_tokens) as input_tokens_text,
-        trim(output_tokens) as output_tokens_text
+        trim(output_tokens) as output_tokens_text,
+        -- typed Parquet values, already checked (else null)
+        occurred_at_value,
+        input_tokens_value,
+        output_tokens_value
     from source
 ),
 
 checked as (
     select
         *,
-        {{ parse_usage_timestamp('occurred_at_text') }} as occurred_at,
+        coalesce(
+            occurred_at_value,
+            {{ parse_usage_timestamp('occurred_at_text') }}
+        ) as occurred_at,
         (
-            {{ is_whole_quantity('input_tokens_text') }}
-            and {{ is_whole_quantity('output_tokens_text') }}
+            (
+                input_tokens_value is not null
+                or {{ is_whole_quantity('input_tokens_text') }}
+            )
+            and (
+                output_tokens_value is not null
+                or {{ is_whole_quantity('output_tokens_text') }}
+            )
         ) as has_valid_quantities
     from cleaned
 ),
@@ -69,10 +82,16 @@ final as (
         reported_model,
         lower(reported_model) as model_key,
         case
-            when has_valid_quantities then cast(input_tokens_text as bigint)
+            when has_valid_quantities
+                then coalesce(
+                    input_tokens_value, cast(input_tokens_text as bigint)
+                )
         end as input_tokens,
         case
-            when has_valid_quantities then cast(output_tokens_text as bigint)
+            when has_valid_quantities
+                then coalesce(
+                    output_tokens_value, cast(output_tokens_text as bigint)
+                )
         end as output_tokens,
         invalid_reason,
         coalesce(
@@ -84,10 +103,10 @@ final as (
                 ('event_id', 'event_id'),
                 ('tenant_id', 'tenant_id'),
                 ('agent_id', 'agent_id'),
-                ('occurred_at', 'occurred_at_text'),
+                ('occurred_at', received_text('occurred_at')),
                 ('model', 'reported_model'),
-                ('input_tokens', 'input_tokens_text'),
-                ('output_tokens', 'output_tokens_text')
+                ('input_tokens', received_text('input_tokens')),
+                ('output_tokens', received_text('output_tokens'))
             ]) }}
             end
         ) as raw_record

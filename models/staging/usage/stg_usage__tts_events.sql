@@ -24,15 +24,24 @@ cleaned as (
         -- as received
         trim(occurred_at) as occurred_at_text,
         {{ usage_text_id('vendor') }} as reported_vendor,
-        trim(characters) as characters_text
+        trim(characters) as characters_text,
+        -- typed Parquet values, already checked (else null)
+        occurred_at_value,
+        characters_value
     from source
 ),
 
 checked as (
     select
         *,
-        {{ parse_usage_timestamp('occurred_at_text') }} as occurred_at,
-        {{ is_whole_quantity('characters_text') }} as has_valid_quantities
+        coalesce(
+            occurred_at_value,
+            {{ parse_usage_timestamp('occurred_at_text') }}
+        ) as occurred_at,
+        (
+            characters_value is not null
+            or {{ is_whole_quantity('characters_text') }}
+        ) as has_valid_quantities
     from cleaned
 ),
 
@@ -65,7 +74,9 @@ final as (
         lower(reported_vendor) as vendor_key,
         case
             when has_valid_quantities
-                then cast(characters_text as bigint)
+                then coalesce(
+                    characters_value, cast(characters_text as bigint)
+                )
         end as characters,
         invalid_reason,
         coalesce(
@@ -77,9 +88,9 @@ final as (
                 ('event_id', 'event_id'),
                 ('tenant_id', 'tenant_id'),
                 ('agent_id', 'agent_id'),
-                ('occurred_at', 'occurred_at_text'),
+                ('occurred_at', received_text('occurred_at')),
                 ('vendor', 'reported_vendor'),
-                ('characters', 'characters_text')
+                ('characters', received_text('characters'))
             ]) }}
             end
         ) as raw_record
