@@ -55,8 +55,7 @@ TTS = [  # characters BIGINT (DuckDB writes HUGEINT to Parquet as a DOUBLE)
 
 def _parquet(columns: str, rows: list, values_of) -> str:
     values = ",\n".join(
-        "(" + ", ".join([f"'p-{event_id}'", *values_of(sql)]) + ")"
-        for event_id, sql, _, _ in rows
+        "(" + ", ".join([f"'p-{event_id}'", *values_of(sql)]) + ")" for event_id, sql, _, _ in rows
     )
     return f"select * from (values {values}) as t ({columns})"
 

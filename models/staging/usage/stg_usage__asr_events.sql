@@ -75,7 +75,8 @@ final as (
         case
             when has_valid_quantities
                 then coalesce(
-                    audio_seconds_value, cast(audio_seconds_text as decimal(38, 6))
+                    audio_seconds_value,
+                    cast(audio_seconds_text as decimal(38, 6))
                 )
         end as audio_seconds,
         invalid_reason,
