@@ -87,9 +87,14 @@
         file_row_number + 1 as source_line,
         cast(null as string) as raw_record,
         cast(null as string) as record_error,
+        {%- set typed_columns = {} %}
+        {%- for column in spec.columns if column in present %}
+        {%- do typed_columns.update(
+            {column: parquet_typed_value(column, present[column])}
+        ) %}
+        {%- endfor %}
         {%- for column in spec.columns %}
-        {%- set typed = parquet_typed_value(column, present[column])
-            if column in present else none %}
+        {%- set typed = typed_columns.get(column) %}
         {%- if typed and not typed.keeps_text %}
         {#- the text only where the value fails its check #}
         case
@@ -103,8 +108,7 @@
         {%- endif %}
         {%- endfor %}
         {%- for column, value_type in spec.value_types.items() %}
-        {%- set typed = parquet_typed_value(column, present[column])
-            if column in present else none %}
+        {%- set typed = typed_columns.get(column) %}
         {%- if typed %}
         case
             when {{ typed.check }}

@@ -12,8 +12,8 @@
     for Parquet, built later only for records that are rejected),
     record_error, then each contract column as text, then <column>_value
     for occurred_at and the quantities: the value of a typed Parquet column
-    that passed its check (the text is then null; see
-    parquet_typed_value), else null.
+    that passed its check (its text is then null, except for decimals and
+    instants without a zone; see parquet_typed_value), else null.
 
     record_error, first that applies: the file’s problem; invalid_encoding
     (a line that is not UTF-8, every line of a UTF-16 file); incomplete_line
