@@ -349,11 +349,13 @@ delivered_before as (
 -- noqa: enable=LT02
 
 {#
-    The valid records whose id another record may have: their key repeats
-    here, or is the key of a first delivery kept from an earlier run. By key
-    a superset, which is harmless: a record whose id has no other record is
-    its own first delivery below. Both are plain lookups of a 64-bit key;
-    a correlated EXISTS would first make every key read here distinct.
+    The valid records whose id another record of this run may have: their
+    key repeats here. By key a superset, which is harmless: a record whose
+    id has no other record is its own first delivery below. A plain lookup
+    of a 64-bit key; a correlated EXISTS would first make every key read
+    here distinct. A record whose id was delivered in an earlier run needs
+    no place here: first_deliveries holds that delivery, joined on stream
+    and event_id, and marks the record a copy.
 #}
 shared_id_records as (
     select
@@ -367,17 +369,9 @@ shared_id_records as (
     from resolved
     where
         resolved.is_valid_event
-        and (
-            resolved.event_key in (
-                select possibly_repeated_ids.event_key
-                from possibly_repeated_ids
-            )
-            {%- if has_state %}
-            or resolved.event_key in (
-                select delivered_before_keys.event_key
-                from delivered_before_keys
-            )
-            {%- endif %}
+        and resolved.event_key in (
+            select possibly_repeated_ids.event_key
+            from possibly_repeated_ids
         )
 ),
 
