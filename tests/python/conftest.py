@@ -187,6 +187,11 @@ def table_exists(db: Path, schema: str, table: str) -> bool:
     return rows[0][0] > 0
 
 
+def shows_broken_rule(output: str, rule: str, shown: str) -> bool:
+    """A failing row of a row_rules test is printed with the rule it breaks and shown."""
+    return any(f"broken_rule={rule}," in line and shown in line for line in output.splitlines())
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "billing.duckdb"

@@ -25,7 +25,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import llm_event, project_copy, query, run_billing, table_exists, write_jsonl
+from conftest import (
+    llm_event,
+    project_copy,
+    query,
+    run_billing,
+    shows_broken_rule,
+    table_exists,
+    write_jsonl,
+)
 
 D = Decimal
 
@@ -177,9 +185,11 @@ def test_a_budget_that_is_not_a_month_or_an_amount_stops_the_run(tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "tenant_budgets_month_is_yyyy_mm" in output and "month_text=2026-13" in output
-    assert "tenant_budgets_amount_is_a_number_with_at_most_two_decimals" in output
-    assert "budget_amount_text=12.345" in output
+    assert "stg_contracts__tenant_budgets_row_rules" in output, output
+    assert shows_broken_rule(output, "month_is_yyyy_mm", "month_text=2026-13"), output
+    assert shows_broken_rule(
+        output, "amount_is_a_number_with_at_most_two_decimals", "budget_amount_text=12.345"
+    ), output
     # nothing billed: the run committed nothing to the ledger
     assert not table_exists(db, "ledger", "issued_bills") or not query(
         db, "select * from ledger.issued_bills"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import project_copy, run_billing, run_dbt, table_exists, write_jsonl
+from conftest import (
+    project_copy,
+    run_billing,
+    run_dbt,
+    shows_broken_rule,
+    table_exists,
+    write_jsonl,
+)
 
 GOOD_EVENT = {
     "event_id": "e1",
@@ -100,6 +107,8 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     with (pricing / "llm_token_prices.csv").open("a") as seed:
         # overlaps the open-ended GPT-4o input price from 2020-01-01
         seed.write("gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,2.00,2025-06-01,\n")
+        # a token direction that is neither input nor output
+        seed.write("gpt-4o,GPT-4o,ChatGPT,both,GPT-4o both,USD,2.00,2025-06-01,\n")
     asr = (pricing / "asr_prices.csv").read_text().replace("USD,1.44", "USD,-1.44")
     (pricing / "asr_prices.csv").write_text(asr)
     tts = (
@@ -110,6 +119,8 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     (pricing / "tts_prices.csv").write_text(tts)
     with (pricing / "model_aliases.csv").open("a") as seed:
         seed.write("gpt-5-preview,gpt-5,exact\n")
+        # an exact alias that names no model
+        seed.write("my-model,,exact\n")
 
     db = tmp_path / "billing.duckdb"
     result = run_billing(
@@ -119,7 +130,13 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     assert result.returncode != 0
     assert "no_overlapping_validity_llm_token_prices_model__token_direction" in output
     assert "model=gpt-4o, token_direction=input" in output
-    assert "asr_prices_price_is_not_negative" in output and "price_per_hour=-1.440000" in output
+    # each seed's row rules: the rows that break one, each with the first rule it breaks
+    assert "asr_prices_row_rules" in output, output
+    assert shows_broken_rule(output, "price_is_not_negative", "price_per_hour=-1.440000")
+    assert "llm_token_prices_row_rules" in output, output
+    assert shows_broken_rule(output, "token_direction_is_input_or_output", "token_direction=both")
+    assert "model_aliases_row_rules" in output, output
+    assert shows_broken_rule(output, "an_exact_row_names_a_model", "reported_model=my-model")
     assert "tts_prices_currency_is_known" in output and "from_field=EUR" in output
     assert "model_aliases_model_is_in_the_catalog" in output and "from_field=gpt-5" in output
     assert not table_exists(db, "marts", "daily_bills")

@@ -32,7 +32,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import llm_event, project_copy, query, run_billing, run_dbt, table_exists, write_jsonl
+from conftest import (
+    llm_event,
+    project_copy,
+    query,
+    run_billing,
+    run_dbt,
+    shows_broken_rule,
+    table_exists,
+    write_jsonl,
+)
 
 D = Decimal
 
@@ -323,16 +332,21 @@ def test_contract_rows_that_are_not_prices_stop_the_run(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     for test, shown in (
-        ("tenant_prices_unit_price_is_a_number_with_at_most_six_decimals", "2.1234567"),
-        ("tenant_prices_discount_is_a_percent_from_0_to_100_with_at_most_two_decimals", "120"),
-        ("tenant_prices_set_a_unit_price_or_a_discount_percent", "Azure TTS"),
-        ("tenant_prices_days_are_yyyy_mm_dd", "2026-04-31"),
         ("assert_tenant_prices_name_listed_items", "Qwen-Max input"),
         ("assert_tenant_prices_name_listed_items", "GPT-5 input"),
         ("no_overlapping_validity_stg_contracts__tenant_prices", "globex"),
     ):
         assert test in output, (test, output)
         assert shown in output, (shown, output)
+    # the rows breaking the seed's rules, each named with the first rule it breaks
+    assert "stg_contracts__tenant_prices_row_rules" in output, output
+    for rule, shown in (
+        ("unit_price_is_a_number_with_at_most_six_decimals", "unit_price_text=2.1234567"),
+        ("discount_is_a_percent_from_0_to_100_with_at_most_two_decimals", "=120"),
+        ("set_a_unit_price_or_a_discount_percent", "billing_item=Azure TTS"),
+        ("days_are_yyyy_mm_dd", "=2026-04-31"),
+    ):
+        assert shows_broken_rule(output, rule, shown), (rule, output)
     assert not table_exists(db, "ledger", "issued_bills") or not query(
         db, "select * from ledger.issued_bills"
     )
