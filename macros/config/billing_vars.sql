@@ -132,7 +132,7 @@
     {%- if root is not string or root | trim == '' -%}
         {{ billing_config_error('usage_root', 'must be a folder path') }}
     {%- endif -%}
-    {%- if modules.re.search('[\x00-\x1f*?\[\]{}]', root) -%}
+    {%- if modules.re.search('[\x00-\x1f*?\\[\\]{}]', root) -%}
         {{ billing_config_error(
             'usage_root',
             "'" ~ root ~ "' contains control or glob characters"

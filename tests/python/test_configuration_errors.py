@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,25 @@ def test_a_usage_root_without_any_usage_file_fails(tmp_path):
     assert result.returncode == 2
     assert "Invalid dbt var 'usage_root'" in output and str(empty) in output
     assert not table_exists(db, "marts", "daily_bills")
+
+
+@pytest.mark.parametrize("name", ["usage[1]", "usage*", "us{a,b}age"])
+def test_a_usage_root_with_glob_characters_is_refused(tmp_path, name):
+    """A usage root the engines would read as a pattern: refused, named, nothing written."""
+    root = tmp_path / name
+    write_jsonl(root / "llm" / "a.jsonl", [GOOD_EVENT])
+    db = tmp_path / "billing.duckdb"
+    result = run_dbt(
+        "build",
+        "--vars",
+        json.dumps({"usage_root": str(root), "billing_date": "2026-03-09"}),
+        db=db,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Invalid dbt var 'usage_root'" in output, output
+    assert "contains control or glob characters" in output and name in output, output
+    assert not table_exists(db, "staging", "stg_usage__llm_events")
 
 
 def test_a_usage_root_that_does_not_exist_is_refused(tmp_path):
