@@ -1,12 +1,21 @@
 {#
     Price seeds: for the same billing item (the partition columns), two rows’
     validity periods [effective_from, effective_to) must not overlap, or a
-    day would have two prices. Each failing row names both seed rows.
+    day would have two prices. Two rows starting on the same day overlap, so
+    this is also the grain test of a price table. Each failing row names both
+    seed rows. ids_ignore_case: the partition columns are compared lower-cased
+    and trimmed, as usage is matched to them (" GPT-4o" is gpt-4o).
 #}
-{% test no_overlapping_validity(model, partition_by) %}
+{% test no_overlapping_validity(model, partition_by, ids_ignore_case=false) %}
     with price_rows as (
         select
-            {{ partition_by | join(', ') }},
+            {%- for column in partition_by %}
+            {%- if ids_ignore_case %}
+            lower(trim({{ column }})) as {{ column }},
+            {%- else %}
+            {{ column }},
+            {%- endif %}
+            {%- endfor %}
             effective_from,
             effective_to
         from {{ model }}

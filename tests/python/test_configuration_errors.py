@@ -129,6 +129,9 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
         seed.write("gpt-4o,GPT-4o,ChatGPT,input,GPT-4o input,USD,2.00,2025-06-01,\n")
         # a token direction that is neither input nor output
         seed.write("gpt-4o,GPT-4o,ChatGPT,both,GPT-4o both,USD,2.00,2025-06-01,\n")
+        # the same model as qwen-max (usage matches ids ignoring case and spaces): a second
+        # Qwen-Max output price in force from 2026-01-01
+        seed.write(" Qwen-Max ,Qwen-Max,Qwen,output,Qwen-Max output,CNY,9.00,2026-01-01,\n")
     asr = (pricing / "asr_prices.csv").read_text().replace("USD,1.44", "USD,-1.44")
     (pricing / "asr_prices.csv").write_text(asr)
     tts = (
@@ -148,8 +151,9 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "no_overlapping_validity_llm_token_prices_model__token_direction" in output
+    assert "llm_token_prices_periods_do_not_overlap" in output
     assert "model=gpt-4o, token_direction=input" in output
+    assert "model=qwen-max, token_direction=output, first_effective_from=2020-01-01" in output
     # each seed's row rules: the rows that break one, each with the first rule it breaks
     assert "asr_prices_row_rules" in output, output
     assert shows_broken_rule(output, "price_is_not_negative", "price_per_hour=-1.440000")
