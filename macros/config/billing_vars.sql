@@ -46,12 +46,15 @@
     The last day to bill, as 'YYYY-MM-DD': the var billing_date, else the
     environment variable BILLING_DATE (what `billing run` sets: unlike a var,
     a new value each day does not force dbt to parse the whole project
-    again), else yesterday in the zone.
+    again), else yesterday in the zone. BILLING_DATE is read when nodes run,
+    not while dbt parses them: dbt parses again every file whose parsing read
+    an environment variable that has changed since, and no parsed node
+    depends on the day.
 -#}
 {% macro billing_date() -%}
     {%- set raw = var('billing_date', '') -%}
     {%- set raw = '' if raw is none else raw | string | trim -%}
-    {%- if raw == '' -%}
+    {%- if raw == '' and execute -%}
         {%- set raw = env_var('BILLING_DATE', '') | trim -%}
     {%- endif -%}
     {%- if raw == '' -%}
