@@ -22,6 +22,10 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER:
     os.environ.setdefault("DBT_TARGET_PATH", f"target/{_WORKER}")
     os.environ.setdefault("DBT_LOG_PATH", str(REPO / "logs" / _WORKER))
+# dbt.log at info level (what dbt prints, each node's result), not debug (every SQL statement
+# and adapter call): the suite runs dbt about 150 times, and writing the debug events is about
+# 0.3 s of each build's CPU. A failing test shows the command's own output.
+os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
 
 # Modules that share the session fixture analytics_bills run on one worker, so that it is
 # built once; every other module is a group of its own (its module fixtures built once).
