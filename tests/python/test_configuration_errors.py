@@ -167,6 +167,54 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     assert not table_exists(db, "marts", "bill_line_items")
 
 
+def test_seed_rows_that_repeat_an_id_in_another_case_stop_the_build(tmp_path, usage_root):
+    """The grain of the catalog's reference seeds is tested on their staging models, where ids
+    are compared as usage is matched: a row that repeats one in another case or with spaces
+    around it is refused and named, before any bill is built."""
+    project = project_copy(tmp_path)
+    pricing = project / "seeds" / "pricing"
+    with (pricing / "currencies.csv").open("a") as seed:
+        seed.write("usd,US dollar again,$,2\n")
+    with (pricing / "catalog_publishers.csv").open("a") as seed:
+        seed.write("llm, Qwen-Max ,Somebody else\n")
+    with (pricing / "model_aliases.csv").open("a") as seed:
+        seed.write("GPT-4o-2024-05-13,gpt-4o,exact\n")
+
+    db = tmp_path / "billing.duckdb"
+    result = run_billing(
+        "run", "--usage-root", str(usage_root), "--date", "2026-03-09", db=db, project=project
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "unique_combination_of_columns_stg_pricing__currencies_currency" in output, output
+    assert "currency=USD, row_count=2" in output
+    assert (
+        "unique_combination_of_columns_stg_pricing__catalog_publishers_stream__catalog_item"
+        in output
+    )
+    assert "stream=llm, catalog_item=qwen-max, row_count=2" in output
+    assert "unique_combination_of_columns_stg_pricing__model_aliases_reported_model" in output
+    assert "reported_model=gpt-4o-2024-05-13, row_count=2" in output
+    assert not table_exists(db, "marts", "daily_bills")
+
+
+def test_a_new_billing_date_makes_dbt_parse_no_file_again(tmp_path):
+    """`billing run` passes the day as BILLING_DATE, read when the nodes run: dbt parses
+    again every file whose parsing read an environment variable that changed, and a daily
+    run would pay that every day."""
+    target = tmp_path / "target"
+    parsed = []
+    for day in ("2026-03-01", "2026-03-02"):
+        env = {"BILLING_DATE": day, "DBT_TARGET_PATH": str(target)}
+        result = run_dbt("parse", db=tmp_path / "billing.duckdb", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        perf = json.loads((target / "perf_info.json").read_text())
+        assert perf["is_partial_parse_enabled"]
+        parsed.append(perf["parsed_path_count"])
+    assert parsed[0] > 0  # the first parse reads every file
+    assert parsed[1] == 0
+
+
 def test_a_blank_invoice_issuer_name_is_named(tmp_path, usage_root):
     """invoice_issuer_name (FOCUS ProviderName) is a dbt var only: plain `dbt build` checks it."""
     db = tmp_path / "billing.duckdb"
