@@ -100,6 +100,9 @@ def _spark_build(cluster, base, project, billing_date, run_vars, name) -> subpro
         SPARK_THRIFT_PORT=str(cluster.thrift_port),
         BILLING_DATE=billing_date,
         TZ="UTC",
+        # every SQL statement in dbt.log: _stop_when_logged waits for one (the suite's
+        # conftest, imported above, sets info level for the builds that need none)
+        DBT_LOG_LEVEL_FILE="debug",
     )
     return subprocess.Popen(
         [
