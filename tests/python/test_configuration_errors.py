@@ -121,6 +121,18 @@ def test_a_usage_root_that_does_not_exist_is_refused(tmp_path):
     assert not db.exists()
 
 
+def _refused_with_seeds_of(project: Path, usage_root: Path, db: Path) -> str:
+    """`billing run` of 2026-03-09 with PROJECT's seeds: it must fail with no bill built;
+    its output."""
+    result = run_billing(
+        "run", "--usage-root", str(usage_root), "--date", "2026-03-09", db=db, project=project
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert not table_exists(db, "marts", "daily_bills")
+    return output
+
+
 def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_root):
     project = project_copy(tmp_path)
     pricing = project / "seeds" / "pricing"
@@ -146,11 +158,7 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
         seed.write("my-model,,exact\n")
 
     db = tmp_path / "billing.duckdb"
-    result = run_billing(
-        "run", "--usage-root", str(usage_root), "--date", "2026-03-09", db=db, project=project
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    output = _refused_with_seeds_of(project, usage_root, db)
     assert "llm_token_prices_periods_do_not_overlap" in output
     assert "model=gpt-4o, token_direction=input" in output
     assert "model=qwen-max, token_direction=output, first_effective_from=2020-01-01" in output
@@ -163,7 +171,6 @@ def test_broken_price_seeds_stop_the_build_and_name_the_rows(tmp_path, usage_roo
     assert shows_broken_rule(output, "an_exact_row_names_a_model", "reported_model=my-model")
     assert "tts_prices_currency_is_known" in output and "from_field=EUR" in output
     assert "model_aliases_model_is_in_the_catalog" in output and "from_field=gpt-5" in output
-    assert not table_exists(db, "marts", "daily_bills")
     assert not table_exists(db, "marts", "bill_line_items")
 
 
@@ -180,12 +187,7 @@ def test_seed_rows_that_repeat_an_id_in_another_case_stop_the_build(tmp_path, us
     with (pricing / "model_aliases.csv").open("a") as seed:
         seed.write("GPT-4o-2024-05-13,gpt-4o,exact\n")
 
-    db = tmp_path / "billing.duckdb"
-    result = run_billing(
-        "run", "--usage-root", str(usage_root), "--date", "2026-03-09", db=db, project=project
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
+    output = _refused_with_seeds_of(project, usage_root, tmp_path / "billing.duckdb")
     assert "unique_combination_of_columns_stg_pricing__currencies_currency" in output, output
     assert "currency=USD, row_count=2" in output
     assert (
@@ -195,7 +197,6 @@ def test_seed_rows_that_repeat_an_id_in_another_case_stop_the_build(tmp_path, us
     assert "stream=llm, catalog_item=qwen-max, row_count=2" in output
     assert "unique_combination_of_columns_stg_pricing__model_aliases_reported_model" in output
     assert "reported_model=gpt-4o-2024-05-13, row_count=2" in output
-    assert not table_exists(db, "marts", "daily_bills")
 
 
 def test_a_new_billing_date_makes_dbt_parse_no_file_again(tmp_path):
