@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from agent_billing import bench
 
 
@@ -29,3 +32,22 @@ def test_the_scale_curve_runs_and_checks_the_bills(tmp_path, monkeypatch):
     assert point["events"] == 2 * 2800
     assert point["seconds"] > 0 and point["baseline"] > 0
     assert "| 5,600 | 2 |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_step_is_timed_after_the_bench_has_flushed_its_own_writes(tmp_path, monkeypatch):
+    # a step's clock starts once the bench's own writes (a restored 7 GB warehouse) are on
+    # disk: flushing them is not the measured command's cost
+    events = []
+    monkeypatch.setattr(bench.os, "sync", lambda: events.append("sync"))
+    clock = bench.time.perf_counter
+
+    def perf_counter():
+        events.append("clock")
+        return clock()
+
+    monkeypatch.setattr(bench.time, "perf_counter", perf_counter)
+    seconds, peak, _ = bench._measure(
+        [sys.executable, "-c", "pass"], dict(os.environ), watch=tmp_path
+    )
+    assert events[:2] == ["sync", "clock"]
+    assert seconds > 0 and peak > 0
