@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-spark setup-duckdb1 run test test-cluster lint bench bench-curve bench-cluster docs clean destroy-billing-state
+.PHONY: setup setup-spark setup-duckdb1 run test test-cluster lint bench bench-curve bench-cluster bench-nodes docs clean destroy-billing-state
 
 setup: $(STAMP)
 
@@ -70,6 +70,11 @@ bench-cluster: setup setup-spark
 # How time and memory grow with the events caught up in one run (1M to 100M).
 bench-curve: setup
 	$(BIN)/python -m agent_billing.bench --curve --report BENCHMARKS.md
+
+# What dbt-duckdb charges per node (table, view, seed, test) that does no work, and dbt's
+# floor: throwaway projects of 0 and 40 nodes; prints a table (BENCHMARKS.md weighs it).
+bench-nodes: setup
+	$(BIN)/python -m agent_billing.bench_nodes
 
 # The dbt docs site (every model, column, test and exposure) from the warehouse
 # BILLING_DB_PATH, as one self-contained page.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from agent_billing import bench
+import pytest
+
+from agent_billing import bench, bench_nodes
 
 
 def test_bench_runs_and_the_pipeline_matches_the_hand_written_query(tmp_path):
@@ -51,3 +53,18 @@ def test_a_step_is_timed_after_the_bench_has_flushed_its_own_writes(tmp_path, mo
     )
     assert events[:2] == ["sync", "clock"]
     assert seconds > 0 and peak > 0
+
+
+def test_the_node_cost_bench_builds_the_nodes_it_counts(tmp_path):
+    # a project of N tests builds the base table and the N tests, every one passing
+    rows = bench_nodes.measure(["test"], [0, 2], repeats=1, workdir=tmp_path)
+    assert [(row["count"], row["nodes"]) for row in rows] == [(0, 1), (2, 3)]
+    assert all(row["wall"] > row["dbt_elapsed"] > 0 for row in rows)
+    # the per-node figure is the difference of the two builds over the two nodes
+    (seconds,) = bench_nodes.per_node(rows).values()
+    assert seconds == (rows[1]["wall"] - rows[0]["wall"]) / 2
+
+
+def test_the_node_cost_bench_refuses_an_unknown_kind(tmp_path):
+    with pytest.raises(ValueError, match="kind must be one of table, view, seed, test"):
+        bench_nodes.write_project(tmp_path / "p", "snapshot", 1)
